@@ -5,7 +5,15 @@ import { FerError } from '../errors';
 type Register = (program: Command) => void;
 
 /** Subcommand modules, in the order `fer --help` lists them. */
-const SUBCOMMANDS: Array<() => Register> = [];
+const SUBCOMMANDS: Array<() => Register> = [
+  () => require('./data').register,
+  () => require('./train').register,
+  () => require('./evaluate').register,
+  () => require('./export').register,
+  () => require('./predict').register,
+  () => require('./webcam').register,
+  () => require('./serve').register,
+];
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('fer')

@@ -35,6 +35,10 @@ export interface Dataset {
   files: string[];
   /** Files or rows skipped while loading. */
   bad: BadItem[];
+  /** Files loaded with a fix-up (e.g. a wrong-size image resized to 48x48), naming the file and what was done. */
+  warnings?: BadItem[];
+  /** Images left out on purpose by a label rule (not errors), count per reason, e.g. FER+ 'ferplus: tied majority'. */
+  dropped?: Record<string, number>;
 }
 
 /** The 48*48 pixels of image i (a view, not a copy). */

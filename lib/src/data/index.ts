@@ -1,1 +1,22 @@
+/** The data pipeline's public API: load (Kaggle folder/zip, fer2013.csv, FER+), split, weights, audit, summary. */
 export * from './dataset';
+export { loadDataset, readSource, buildDataset, DEFAULT_LOAD_OPTIONS } from './load';
+export type { LoadOptions, LoadPhase } from './load';
+export { detectLayout, ACCEPTED_LAYOUTS } from './detect';
+export type { DetectedLayout, FormatChoice } from './detect';
+export { decodeImage } from './decode';
+export type { DecodeResult, WrongSizePolicy } from './decode';
+export { datasetCacheDir, datasetCacheKey, datasetCacheFile, readDatasetCache, writeDatasetCache, CACHE_VERSION as DATASET_CACHE_VERSION } from './cache';
+export * from './split';
+export * from './random';
+export * from './weights';
+export * from './audit';
+export * from './summary';
+export * from './sample';
+export * from './make-sample';
+export { ZipArchive } from './formats/zip';
+export type { RawImage, ReadResult, FerPlusLabelMode } from './formats/types';
+export { readKaggleFolder, readKaggleZip, parseKagglePath } from './formats/kaggle';
+export { readFer2013Csv, formatFer2013Csv, FER2013_CODE_TO_LABEL, LABEL_TO_FER2013_CODE } from './formats/csv';
+export { readFerPlusFolder, readFerPlusZip, ferplusLabel, parseFerPlusLabels, FERPLUS_VOTE_ORDER } from './formats/ferplus';
+export type { FerPlusVerdict } from './formats/ferplus';

@@ -1,1 +1,7 @@
-export {};
+/** Inference: one Predictor over onnxruntime-node (default) or TF.js, fed 48x48 uint8 crops. */
+export { loadPredictor, defaultModelPath, resolveModelSource } from './predictor';
+export type { ModelSource } from './predictor';
+export { createOnnxPredictor, loadOnnxPredictor } from './onnx';
+export { createTfjsPredictor, loadTfjsPredictor } from './tfjs';
+export type { Engine, Predictor, PredictorOptions } from './types';
+export { DEFAULT_PREDICTOR_OPTIONS } from './types';

@@ -1,1 +1,5 @@
-export {};
+export * from './classification';
+export * from './calibration';
+export * from './report';
+export * from './mistakes';
+export * from './evaluate';

@@ -1,1 +1,11 @@
-export {};
+export * from '../config';
+export * from './trainer';
+export * from './loss';
+export * from './optimizers';
+export * from './schedules';
+export * from './checkpoint';
+export * from './callbacks';
+export { deriveSeed, createRandom, streamFor, permutation, withSeededMathRandom } from './random';
+export { prepareTrainingData, batchesPerEpoch, TrainingData, SplitData } from './data';
+export * from './step';
+export { parallelStepRunner, ParallelOptions } from './parallel';

@@ -1,1 +1,4 @@
 export * from './preprocess';
+export * from './augment';
+export * from './mix';
+export * from './tta';

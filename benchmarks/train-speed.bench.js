@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * Training speed of fer-lab models: images/s of one Adam step (forward + backward + update) at batch 64 on 48x48x1
+ * inputs, on the TF.js backend(s) asked for, and optionally PyTorch on the same architectures (benchmarks/pytorch_train.py)
+ * for the ratio.
+ *
+ *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm] [--batch 64]
+ *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
+ *
+ * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
+ * model's wasm heap does not slow down the next.
+ */
+'use strict';
+const path = require('path');
+const { execFileSync, spawnSync } = require('child_process');
+const fs = require('fs');
+
+const ROOT = path.resolve(__dirname, '..');
+
+function parseArgs(argv) {
+  const args = { models: ['vgg-compact', 'resnet18'], backends: ['wasm'], batch: 64, steps: 5, warmup: 2, pytorch: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const next = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--models') args.models = next().split(',');
+    else if (a === '--backends') args.backends = next().split(',');
+    else if (a === '--batch') args.batch = Number(next());
+    else if (a === '--steps') args.steps = Number(next());
+    else if (a === '--warmup') args.warmup = Number(next());
+    else if (a === '--pytorch') args.pytorch = true;
+    else if (a === '--json') args.json = next();
+    else if (a === '--child') args.child = JSON.parse(next());
+    else if (a === '--help' || a === '-h') {
+      console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  return args;
+}
+
+/** One model on one backend, in this process: returns { imgPerSec, msPerStep, loss0, loss1 }. */
+async function measure({ model: arch, backend, batch, steps, warmup, stem }) {
+  const lib = require(path.join(ROOT, 'lib', 'dist'));
+  const tf = lib.tf;
+  await lib.initBackend(backend);
+  const model = lib.createModel(arch, stem ? { stem } : {});
+  const optimizer = tf.train.adam(1e-3);
+  // Fixed random batch: speed does not depend on the pixel values.
+  const x = tf.randomUniform([batch, 48, 48, 1], 0, 1, 'float32', 1);
+  const labels = tf.oneHot(tf.randomUniform([batch], 0, 7, 'int32', 2), 7).toFloat();
+  const step = () => {
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }).log()), true);
+    const v = loss.dataSync()[0];
+    loss.dispose();
+    return v;
+  };
+  // (model outputs softmax probabilities; log-probs fed as logits give the same cross-entropy.)
+  let loss0 = NaN;
+  for (let i = 0; i < warmup; i++) loss0 = step();
+  const t0 = process.hrtime.bigint();
+  let loss1 = NaN;
+  for (let i = 0; i < steps; i++) loss1 = step();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
+  return { imgPerSec: (batch * 1000) / ms, msPerStep: ms, loss0, loss1, numTensors: tf.memory().numTensors };
+}
+
+function runChild(job) {
+  const out = spawnSync(process.execPath, [__filename, '--child', JSON.stringify(job)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
+  const line = (out.stdout || '').split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) return { error: ((out.stderr || '') + (out.stdout || '')).trim().split('\n').slice(-3).join(' | ') };
+  return JSON.parse(line.slice(7));
+}
+
+function runPytorch(models, batch, steps, warmup) {
+  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  const script = path.join(__dirname, 'pytorch_train.py');
+  try {
+    const out = execFileSync(py, [script, '--models', models.join(','), '--batch', String(batch), '--steps', String(steps),
+      '--warmup', String(warmup), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return JSON.parse(out.trim().split('\n').pop());
+  } catch (err) {
+    return { error: String(err.stderr || err.message).trim().split('\n').pop() };
+  }
+}
+
+function loadNote() {
+  const [l1] = require('os').loadavg();
+  return `load average ${l1.toFixed(2)} on ${require('os').cpus().length} cores`;
+}
+
+async function main() {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.child) {
+    const r = await measure(args.child);
+    console.log('RESULT ' + JSON.stringify(r));
+    return;
+  }
+  console.log(`Training speed, batch ${args.batch}, 48x48x1, Adam, ${args.steps} timed steps after ${args.warmup} warm-up (${loadNote()})`);
+  const rows = [];
+  for (const spec of args.models) {
+    const [model, stem] = spec.split(':'); // resnet18:cifar selects the stem
+    for (const backend of args.backends) {
+      const r = runChild({ model, stem, backend, batch: args.batch, steps: args.steps, warmup: args.warmup });
+      rows.push({ model: spec, backend, ...r });
+    }
+  }
+  if (args.pytorch) {
+    const pt = runPytorch(args.models, args.batch, args.steps, args.warmup);
+    for (const spec of args.models) {
+      const r = pt.error ? { error: pt.error } : pt[spec] || { error: 'not measured' };
+      rows.push({ model: spec, backend: 'pytorch', ...r });
+    }
+  }
+  const ptSpeed = (m) => rows.find((r) => r.backend === 'pytorch' && r.model === m && r.imgPerSec)?.imgPerSec;
+  console.log(['model'.padEnd(16), 'backend'.padEnd(8), 'img/s'.padStart(8), 'ms/step'.padStart(9), 'vs pytorch'.padStart(11)].join(' '));
+  for (const r of rows) {
+    if (r.error) {
+      console.log(`${r.model.padEnd(16)} ${r.backend.padEnd(8)} error: ${r.error}`);
+      continue;
+    }
+    const pt = ptSpeed(r.model);
+    const ratio = pt && r.backend !== 'pytorch' ? (r.imgPerSec / pt).toFixed(2) + 'x' : '';
+    console.log([r.model.padEnd(16), r.backend.padEnd(8), r.imgPerSec.toFixed(1).padStart(8), r.msPerStep.toFixed(0).padStart(9), ratio.padStart(11)].join(' '));
+  }
+  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ load: loadNote(), rows }, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

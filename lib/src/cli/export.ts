@@ -1,0 +1,81 @@
+/** `fer export --model <checkpoint dir> --out <file.onnx> [--fp16|--int8] [--web DIR]` */
+import * as fs from 'fs';
+import { Command } from 'commander';
+import { initBackend } from '../backend';
+import { FerError } from '../errors';
+import { exportOnnx } from '../export/onnx';
+import { WeightFormat } from '../export/quantize';
+import { compareOnnxToTfjs } from '../export/verify';
+import { exportWeb } from '../export/web';
+import { resolveModelSource } from '../inference/predictor';
+import { writeFileAtomic } from '../util/fs';
+import { loadModelDir } from '../util/model-io';
+
+interface ExportFlags {
+  model: string;
+  out?: string;
+  fp16?: boolean;
+  int8?: boolean;
+  web?: string;
+  fold: boolean;
+  verify: boolean;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(2)} MB`;
+}
+
+export async function runExport(flags: ExportFlags): Promise<void> {
+  if (!flags.out && !flags.web) throw new FerError('Nothing to do: pass --out <file.onnx> and/or --web <dir>.');
+  if (flags.fp16 && flags.int8) throw new FerError('--fp16 and --int8 exclude each other: pick one.');
+  if (flags.out && !flags.out.toLowerCase().endsWith('.onnx')) {
+    throw new FerError(`--out ${flags.out} should end in .onnx.`);
+  }
+  const source = resolveModelSource(flags.model, 'tfjs');
+  if (source.kind !== 'folder') throw new FerError(`${flags.model} is not a TF.js checkpoint folder.`);
+  await initBackend();
+  const { model, meta } = await loadModelDir(source.dir);
+  try {
+    const weights: WeightFormat = flags.fp16 ? 'float16' : flags.int8 ? 'int8' : 'float32';
+    console.log(`Model ${source.dir}: ${meta.arch}, ${model.countParams().toLocaleString('en')} parameters`);
+    if (flags.out) {
+      const bytes = exportOnnx(model, {
+        weights, foldBatchNorm: flags.fold, arch: meta.arch, classes: meta.classes, preprocess: meta.preprocess,
+      });
+      if (flags.verify) {
+        const diff = await compareOnnxToTfjs(model, bytes, meta.classes);
+        console.log(`Check on 16 random crops: max |p_onnx - p_tfjs| = ${diff.toExponential(2)}`);
+        if (weights === 'float32' && !(diff < 1e-4)) {
+          throw new FerError(`The ONNX export of ${source.dir} disagrees with TF.js (max diff ${diff}); not written.`);
+        }
+      }
+      writeFileAtomic(flags.out, bytes);
+      const tfjsBytes = fs.statSync(`${source.dir}/weights.bin`, { throwIfNoEntry: false })?.size;
+      console.log(`Wrote ${flags.out}: ${formatBytes(bytes.length)} (${weights} weights${flags.fold ? ', batch norm folded' : ''})` +
+        (tfjsBytes ? `; TF.js weights.bin is ${formatBytes(tfjsBytes)}` : ''));
+    }
+    if (flags.web) {
+      const result = await exportWeb(model, flags.web, meta, { float16: weights === 'float16' });
+      const note = weights === 'int8' ? ' (int8 applies to ONNX only; web weights are float32)' : '';
+      console.log(`Wrote ${result.dir}: ${result.files.join(', ')}; weights ${formatBytes(result.weightBytes)}${note}`);
+    }
+  } finally {
+    model.dispose();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('export')
+    .description('export a checkpoint to ONNX (onnxruntime, other languages) and/or the TF.js web format')
+    .requiredOption('--model <dir>', 'checkpoint folder from `fer train` (or a model folder / model.json)')
+    .option('--out <file.onnx>', 'ONNX file to write')
+    .option('--fp16', 'store weights as float16 (half the size; input/output stay float32)')
+    .option('--int8', 'store Conv/Dense weights as per-channel int8 (about a quarter of the size)')
+    .option('--web <dir>', 'also write the TF.js web format (model.json + weight shards) for browsers')
+    .option('--no-fold', 'keep BatchNormalization nodes instead of folding them into the convolutions')
+    .option('--no-verify', 'skip the TF.js vs onnxruntime check on random crops')
+    .action(async (flags: ExportFlags) => runExport(flags));
+}

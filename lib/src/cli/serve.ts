@@ -1,0 +1,52 @@
+/** `fer serve`: HTTP server with POST /predict, POST /annotate and an upload page. */
+import { Command, InvalidArgumentError } from 'commander';
+import { FerError } from '../errors';
+import { isDetectorName, DetectorName } from '../faces/detector';
+import { openPipeline } from '../apps/pipeline';
+import { createFerServer } from '../apps/server';
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  model?: string;
+  detector: string;
+}
+
+const port = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+};
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('HTTP server: POST /predict (image bytes -> JSON), POST /annotate (-> JPEG), GET / upload page')
+    .option('-p, --port <n>', 'port (0 = any free port)', port, 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
+    .option('-d, --detector <name>', 'face detector: blazeface or haar', 'blazeface')
+    .action(async (flags: ServeFlags) => {
+      if (!isDetectorName(flags.detector)) throw new FerError(`--detector ${flags.detector}: unknown (choose blazeface or haar)`);
+      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector as DetectorName });
+      const server = createFerServer(pipeline);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', (err: NodeJS.ErrnoException) =>
+          reject(err.code === 'EADDRINUSE' ? new FerError(`port ${flags.port} is in use; pick another with --port`) : err),
+        );
+        server.listen(flags.port, flags.host, () => resolve());
+      });
+      const addr = server.address();
+      const actual = typeof addr === 'object' && addr ? addr.port : flags.port;
+      console.log(`fer serve: http://${flags.host}:${actual}/ (POST /predict, POST /annotate; Ctrl-C stops)`);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      await pipeline.dispose();
+    });
+}

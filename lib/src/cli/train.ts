@@ -1,0 +1,150 @@
+/** `fer train`: parse flags into a TrainConfig, show progress, and call train(). */
+import * as path from 'path';
+import { Command, InvalidArgumentError } from 'commander';
+import { describeBackend, initBackend } from '../backend';
+import { ClassWeightMode, readTrainConfigFile, resolveTrainConfig, TrainConfigInput } from '../config';
+import { listModels } from '../models';
+import { abortOnSigint, progressBar } from '../train/callbacks';
+import { readSavedConfig } from '../train/checkpoint';
+import { train } from '../train/trainer';
+import type { ScheduleName } from '../train/schedules';
+import type { OptimizerName } from '../train/optimizers';
+import type { BackendChoice } from '../backend';
+import type { AugmentPreset } from '../transforms/augment';
+
+interface TrainFlags {
+  data?: string;
+  arch?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  out?: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  config?: string;
+  optimizer?: string;
+  schedule?: string;
+  mixup?: number;
+  cutmix?: number;
+  classWeights?: string;
+  seed?: number;
+  backend?: string;
+  maxTrain?: number;
+  augment?: string;
+  labelSmoothing?: number;
+  weightDecay?: number;
+  dropout?: number;
+  valFraction?: number;
+  earlyStopping?: number;
+}
+
+function number(value: string): number {
+  const v = Number(value);
+  if (value.trim() === '' || !Number.isFinite(v)) throw new InvalidArgumentError(`"${value}" is not a number.`);
+  return v;
+}
+
+function integer(value: string): number {
+  const v = number(value);
+  if (!Number.isInteger(v)) throw new InvalidArgumentError(`"${value}" is not a whole number.`);
+  return v;
+}
+
+/** Flags -> a partial config (only what was given). */
+export function flagsToConfig(f: TrainFlags): TrainConfigInput {
+  const input: TrainConfigInput = {
+    data: f.data,
+    arch: f.arch,
+    epochs: f.epochs,
+    batchSize: f.batchSize,
+    lr: f.lr,
+    out: f.out,
+    resume: f.resume,
+    overwrite: f.overwrite,
+    optimizer: f.optimizer as OptimizerName | undefined,
+    classWeights: f.classWeights as ClassWeightMode | undefined,
+    seed: f.seed,
+    backend: f.backend as BackendChoice | undefined,
+    maxTrain: f.maxTrain,
+    labelSmoothing: f.labelSmoothing,
+    weightDecay: f.weightDecay,
+    dropout: f.dropout,
+    valFraction: f.valFraction,
+    earlyStopping: f.earlyStopping,
+  };
+  if (f.schedule !== undefined) input.schedule = f.schedule as ScheduleName;
+  if (f.augment !== undefined) input.augment = f.augment as AugmentPreset;
+  if (f.mixup !== undefined || f.cutmix !== undefined) {
+    input.mix = {
+      ...(f.mixup !== undefined ? { mixupAlpha: f.mixup } : {}),
+      ...(f.cutmix !== undefined ? { cutmixAlpha: f.cutmix } : {}),
+    };
+  }
+  for (const key of Object.keys(input) as Array<keyof TrainConfigInput>) if (input[key] === undefined) delete input[key];
+  return input;
+}
+
+async function run(f: TrainFlags): Promise<void> {
+  const flags = flagsToConfig(f);
+  const archs = listModels().map((m) => m.name);
+  // --resume starts from the saved settings of the run, so the other flags need not be repeated
+  let base;
+  if (f.resume) {
+    const fromFile = f.config ? readTrainConfigFile(f.config) : {};
+    const arch = flags.arch ?? fromFile.arch ?? 'vgg-compact';
+    const out = flags.out ?? fromFile.out ?? path.join('runs', arch);
+    base = readSavedConfig(out);
+  }
+  const config = resolveTrainConfig({ base, file: f.config, flags, archs });
+  const backend = await initBackend(config.backend);
+  console.log(describeBackend(backend));
+  console.log(`Training ${config.arch} on ${config.data} -> ${path.resolve(config.out)}`);
+  const controller = new AbortController();
+  const removeSigint = abortOnSigint(controller, () =>
+    process.stderr.write('\nStopping: saving the last checkpoint (Ctrl-C again to quit at once)...\n'),
+  );
+  try {
+    const result = await train(config, { ...progressBar(), signal: controller.signal });
+    result.model.dispose();
+    const best = result.best;
+    console.log(
+      `${result.stoppedBy === 'completed' ? 'Done' : result.stoppedBy === 'interrupted' ? 'Interrupted' : 'Stopped early'}: ` +
+        `${result.epochs} epoch(s), ${result.imagesPerSecond.toFixed(1)} images/s on ${backend.name}, ` +
+        `training time ${(result.elapsedSeconds / 60).toFixed(1)} min.`,
+    );
+    if (best) console.log(`Best validation accuracy ${(best.valAcc * 100).toFixed(2)}% at epoch ${best.epoch}: ${result.bestDir}`);
+    console.log(`Last checkpoint: ${result.lastDir}; history: ${path.join(result.out, 'history.csv')}`);
+  } finally {
+    removeSigint();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a model (defaults: data/sample, vgg-compact, Adam 1e-3, batch 64, label smoothing 0.1)')
+    .option('--data <path>', 'dataset: Kaggle folder/zip, fer2013.csv or FER+ (default data/sample)')
+    .option('--arch <name>', `architecture: ${listModels().map((m) => m.name).join(', ')}`)
+    .option('--epochs <n>', 'epochs', integer)
+    .option('--batch-size <n>', 'batch size', integer)
+    .option('--lr <x>', 'learning rate', number)
+    .option('--out <dir>', 'output folder (default runs/<arch>)')
+    .option('--resume', 'continue the run in --out from its last checkpoint')
+    .option('--overwrite', 'start over even if --out holds a run')
+    .option('--config <file.json>', 'settings file (any TrainConfig fields); flags override it')
+    .option('--optimizer <name>', 'adam or sgd (Nesterov momentum 0.9)')
+    .option('--schedule <name>', 'plateau, cosine (with warm-up), exponential or none')
+    .option('--augment <preset>', 'augmentation preset: none, light, standard, strong')
+    .option('--mixup <alpha>', 'MixUp Beta(alpha, alpha); 0 = off', number)
+    .option('--cutmix <alpha>', 'CutMix Beta(alpha, alpha); 0 = off', number)
+    .option('--class-weights <mode>', 'none, inverse or sqrt')
+    .option('--label-smoothing <x>', 'label smoothing', number)
+    .option('--weight-decay <x>', 'weight decay (AdamW / SGD L2)', number)
+    .option('--dropout <x>', 'dropout rate of the model head', number)
+    .option('--val-fraction <x>', 'validation part of the training split', number)
+    .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
+    .option('--seed <n>', 'random seed', integer)
+    .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
+    .option('--max-train <n>', 'train on at most n images (quick runs)', integer)
+    .action(async (f: TrainFlags) => run(f));
+}

@@ -1,0 +1,78 @@
+/**
+ * TF.js web format for browsers: model.json + weight shards (group1-shardKofN.bin, 4 MB each by default, the size
+ * browsers cache well) + meta.json (fer-lab metadata). Loads with `tf.loadLayersModel('<url>/model.json')`, and with
+ * fer-lab's loadModelDir / the tfjs Predictor.
+ */
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { ModelMeta } from '../util/model-io';
+import { replaceDirAtomic, writeFileAtomic } from '../util/fs';
+import { toFloat16Bits } from './quantize';
+
+export interface WebExportOptions {
+  /** Maximum shard size in bytes (default 4 MiB). */
+  shardBytes?: number;
+  /** Store weights as float16 (TF.js dequantizes on load): half the download. Default false. */
+  float16?: boolean;
+}
+
+export interface WebExportResult {
+  dir: string;
+  files: string[];
+  /** Sum of the weight shard sizes. */
+  weightBytes: number;
+}
+
+async function artifactsOf(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  if (!captured) throw new Error('TF.js did not hand over the model artifacts');
+  return captured;
+}
+
+function concatWeightData(data: tf.io.WeightData | undefined): Uint8Array {
+  if (data === undefined) return new Uint8Array(0);
+  const parts = Array.isArray(data) ? data : [data];
+  return new Uint8Array(Buffer.concat(parts.map((b) => Buffer.from(b))));
+}
+
+/** Write the web format into `dir` (replaced atomically). */
+export async function exportWeb(model: tf.LayersModel, dir: string, meta: ModelMeta,
+  options: WebExportOptions = {}): Promise<WebExportResult> {
+  const shardBytes = options.shardBytes ?? 4 * 1024 * 1024;
+  const artifacts = await artifactsOf(model);
+  let specs = artifacts.weightSpecs ?? [];
+  let data = concatWeightData(artifacts.weightData);
+  if (options.float16) {
+    // Every float32 weight becomes float16 bits, in manifest order.
+    const src = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
+    if (specs.some((s) => s.dtype !== 'float32')) throw new Error('float16 web export needs float32 weights only');
+    const half = new Uint16Array(src.length);
+    for (let i = 0; i < src.length; i++) half[i] = toFloat16Bits(src[i]);
+    data = new Uint8Array(half.buffer);
+    specs = specs.map((s) => ({ ...s, quantization: { dtype: 'float16' } }));
+  }
+  const count = Math.max(1, Math.ceil(data.byteLength / shardBytes));
+  const shardNames = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
+  const modelJson = {
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: `fer-lab`,
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: shardNames, weights: specs }],
+  };
+  const resolved = path.resolve(dir);
+  await replaceDirAtomic(resolved, (tmp) => {
+    shardNames.forEach((name, i) => {
+      writeFileAtomic(path.join(tmp, name), data.subarray(i * shardBytes, Math.min(data.byteLength, (i + 1) * shardBytes)));
+    });
+    writeFileAtomic(path.join(tmp, 'model.json'), JSON.stringify(modelJson));
+    writeFileAtomic(path.join(tmp, 'meta.json'), JSON.stringify(meta, null, 2) + '\n');
+  });
+  return { dir: resolved, files: ['model.json', ...shardNames, 'meta.json'], weightBytes: data.byteLength };
+}

@@ -1,0 +1,125 @@
+/**
+ * What happens around the training loop: the progress bar, history files, early stopping, and Ctrl-C handling.
+ */
+import * as path from 'path';
+import * as cliProgress from 'cli-progress';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import type { EpochRecord } from './checkpoint';
+
+export interface BatchInfo {
+  /** 0-based epoch index. */
+  epoch: number;
+  epochs: number;
+  /** Batches done in this epoch (1-based after the first). */
+  batch: number;
+  batches: number;
+  /** Running means over the epoch so far. */
+  loss: number;
+  acc: number;
+  imagesPerSecond: number;
+  lr: number;
+}
+
+export interface EpochInfo {
+  record: EpochRecord;
+  epochs: number;
+  /** This epoch gave the best validation accuracy so far (best/ was written). */
+  isBest: boolean;
+}
+
+export interface TrainCallbacks {
+  onEpochStart?(epoch: number, epochs: number, batches: number, startBatch: number): void;
+  onBatch?(info: BatchInfo): void;
+  onEpoch?(info: EpochInfo): void | Promise<void>;
+  /** Human-readable notes (resuming, early stopping, where files went). */
+  onLog?(message: string): void;
+  /** Abort to stop: the trainer saves out/last at the next batch boundary and returns. */
+  signal?: AbortSignal;
+}
+
+/** Combine several callback sets (e.g. a progress bar and a notebook chart). */
+export function combineCallbacks(...sets: TrainCallbacks[]): TrainCallbacks {
+  return {
+    onEpochStart: (...a) => sets.forEach((s) => s.onEpochStart?.(...a)),
+    onBatch: (info) => sets.forEach((s) => s.onBatch?.(info)),
+    onEpoch: async (info) => {
+      for (const s of sets) await s.onEpoch?.(info);
+    },
+    onLog: (m) => sets.forEach((s) => s.onLog?.(m)),
+    signal: sets.find((s) => s.signal)?.signal,
+  };
+}
+
+/** A cli-progress bar on stderr per epoch: loss, accuracy, images/s, ETA; one summary line per epoch. */
+export function progressBar(stream: NodeJS.WriteStream = process.stderr): TrainCallbacks {
+  let bar: cliProgress.SingleBar | undefined;
+  const stop = () => {
+    bar?.stop();
+    bar = undefined;
+  };
+  return {
+    onEpochStart(epoch, epochs, batches, startBatch) {
+      stop();
+      bar = new cliProgress.SingleBar(
+        {
+          stream,
+          format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+          barsize: 24,
+          hideCursor: false,
+          etaBuffer: 20,
+        },
+        cliProgress.Presets.shades_classic,
+      );
+      bar.start(batches, startBatch, { loss: '-', acc: '-', ips: '-' });
+    },
+    onBatch(info) {
+      bar?.update(info.batch, {
+        loss: info.loss.toFixed(4),
+        acc: info.acc.toFixed(3),
+        ips: info.imagesPerSecond.toFixed(1),
+      });
+    },
+    onEpoch({ record: r, epochs, isBest }) {
+      stop();
+      stream.write(
+        `epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(4)} acc ${r.trainAcc.toFixed(4)} | ` +
+          `val loss ${r.valLoss.toFixed(4)} acc ${r.valAcc.toFixed(4)} | lr ${r.lr.toExponential(2)} | ` +
+          `${r.imagesPerSecond.toFixed(1)} img/s | ${r.seconds.toFixed(1)} s${isBest ? ' | best' : ''}\n`,
+      );
+    },
+    onLog(message) {
+      stop();
+      stream.write(message + '\n');
+    },
+  };
+}
+
+const CSV_COLUMNS: Array<keyof EpochRecord> = [
+  'epoch', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'lr', 'seconds', 'imagesPerSecond',
+];
+
+/** history.csv text: a header and one row per epoch. */
+export function historyCsv(history: readonly EpochRecord[]): string {
+  const rows = history.map((r) => CSV_COLUMNS.map((c) => String(r[c])).join(','));
+  return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
+}
+
+/** Write <out>/history.json and <out>/history.csv (atomically). */
+export function writeHistory(out: string, history: readonly EpochRecord[]): void {
+  writeJsonAtomic(path.join(out, 'history.json'), history);
+  writeFileAtomic(path.join(out, 'history.csv'), historyCsv(history));
+}
+
+/**
+ * Abort `controller` on the first Ctrl-C (the trainer then saves and returns); a second Ctrl-C exits at once.
+ * Returns a function that removes the handler.
+ */
+export function abortOnSigint(controller: AbortController, onFirst?: () => void): () => void {
+  const handler = () => {
+    if (controller.signal.aborted) process.exit(130);
+    onFirst?.();
+    controller.abort();
+  };
+  process.on('SIGINT', handler);
+  return () => process.off('SIGINT', handler);
+}

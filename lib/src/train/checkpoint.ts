@@ -1,0 +1,166 @@
+/**
+ * Checkpoints. <out>/last and <out>/best are model folders (util/model-io: model.json, weights.bin, meta.json) that
+ * also hold the optimizer state (optimizer.json + optimizer.bin, raw float32, bit-exact) and state.json (where
+ * the run stands: epoch, batch, history, config, seeds, schedule, best metric). Each folder is written to a temp
+ * folder and renamed, so a kill never leaves a half-written checkpoint.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { FerError, errorMessage } from '../errors';
+import { replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { loadModelDir, ModelMeta, writeModelFiles } from '../util/model-io';
+import type { TrainConfig } from '../config';
+import type { OptimizerState, OptimizerName } from './optimizers';
+import type { ScheduleState } from './schedules';
+
+/** One row of history.json / history.csv. */
+export interface EpochRecord {
+  /** 1-based epoch number. */
+  epoch: number;
+  trainLoss: number;
+  trainAcc: number;
+  valLoss: number;
+  valAcc: number;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
+  /** Wall time of the epoch (training + validation), seconds. */
+  seconds: number;
+  /** Training images per second during the epoch. */
+  imagesPerSecond: number;
+}
+
+/** Sums of the epoch in progress (so a mid-epoch resume reports the same epoch numbers). */
+export interface PartialEpoch {
+  lossSum: number;
+  correct: number;
+  seen: number;
+  trainSeconds: number;
+}
+
+export interface TrainState {
+  version: 1;
+  /** Epochs completed. */
+  epoch: number;
+  /** Batches completed inside epoch `epoch` (0-based epoch index), 0 at an epoch boundary. */
+  batch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  partial: PartialEpoch | null;
+  history: EpochRecord[];
+  config: TrainConfig;
+  /**
+   * Randomness: every stream (shuffle, augmentation, mixing, dropout) is derived from (seed, purpose, epoch, batch),
+   * so (seed, epoch, batch) is the complete RNG state.
+   */
+  rng: { seed: number; epoch: number; batch: number; scheme: string };
+  schedule: ScheduleState;
+  best: { epoch: number; valAcc: number; valLoss: number } | null;
+  /** Epochs since the validation accuracy last improved. */
+  earlyStoppingWait: number;
+  /** Total training wall time over all runs (seconds). */
+  elapsedSeconds: number;
+  data: { source: string; classes: string[]; train: number; val: number; classWeights: number[] | null };
+  backend: string;
+  savedAt: string;
+}
+
+export interface CheckpointContent {
+  model: tf.LayersModel;
+  meta: ModelMeta;
+  optimizer?: OptimizerState;
+  state?: TrainState;
+}
+
+interface OptimizerFile {
+  name: OptimizerName;
+  step: number;
+  shapes: number[][];
+  slots: string[];
+  /** float32 values per slot, variables in order, in optimizer.bin. */
+  bytes: number;
+}
+
+function writeOptimizer(dir: string, state: OptimizerState): void {
+  const slotNames = Object.keys(state.slots);
+  const parts: Buffer[] = [];
+  for (const name of slotNames) {
+    for (const arr of state.slots[name]) parts.push(Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
+  }
+  const bin = Buffer.concat(parts);
+  const json: OptimizerFile = { name: state.name, step: state.step, shapes: state.shapes, slots: slotNames, bytes: bin.length };
+  writeFileAtomic(path.join(dir, 'optimizer.bin'), bin);
+  writeJsonAtomic(path.join(dir, 'optimizer.json'), json);
+}
+
+function readOptimizer(dir: string): OptimizerState | undefined {
+  const jsonFile = path.join(dir, 'optimizer.json');
+  if (!fs.existsSync(jsonFile)) return undefined;
+  const json = readJson<OptimizerFile>(jsonFile);
+  const binFile = path.join(dir, 'optimizer.bin');
+  const bin = fs.existsSync(binFile) ? fs.readFileSync(binFile) : Buffer.alloc(0);
+  if (bin.length !== json.bytes) {
+    throw new FerError(`${binFile} has ${bin.length} bytes, ${jsonFile} expects ${json.bytes}: the checkpoint is damaged.`, {
+      file: binFile,
+    });
+  }
+  const slots: Record<string, Float32Array[]> = {};
+  let offset = 0;
+  for (const name of json.slots) {
+    slots[name] = json.shapes.map((shape) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      // copy into an aligned buffer (the Buffer's offset need not be a multiple of 4)
+      const arr = new Float32Array(n);
+      new Uint8Array(arr.buffer).set(bin.subarray(offset, offset + n * 4));
+      offset += n * 4;
+      return arr;
+    });
+  }
+  return { name: json.name, step: json.step, shapes: json.shapes, slots };
+}
+
+function readJson<T>(file: string): T {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    throw new FerError(`${file} is not valid JSON (${errorMessage(err)}): the checkpoint is damaged.`, { file });
+  }
+}
+
+/** Write a complete checkpoint folder atomically. */
+export async function saveCheckpoint(dir: string, content: CheckpointContent): Promise<void> {
+  await replaceDirAtomic(dir, async (tmp) => {
+    await writeModelFiles(content.model, tmp, content.meta);
+    if (content.optimizer) writeOptimizer(tmp, content.optimizer);
+    if (content.state) writeJsonAtomic(path.join(tmp, 'state.json'), content.state);
+  });
+}
+
+/** Read a checkpoint folder: model, meta, and (when present) optimizer state and state.json. */
+export async function readCheckpoint(dir: string): Promise<CheckpointContent> {
+  const { model, meta } = await loadModelDir(dir);
+  const stateFile = path.join(dir, 'state.json');
+  const state = fs.existsSync(stateFile) ? readJson<TrainState>(stateFile) : undefined;
+  return { model, meta, optimizer: readOptimizer(dir), state };
+}
+
+/** The training state in <dir>/state.json, if any. */
+export function readTrainState(dir: string): TrainState | undefined {
+  const file = path.join(dir, 'state.json');
+  return fs.existsSync(file) ? readJson<TrainState>(file) : undefined;
+}
+
+/** The config of the run in `out` (from out/last/state.json), for `--resume` without repeating every flag. */
+export function readSavedConfig(out: string): TrainConfig | undefined {
+  return readTrainState(path.join(out, 'last'))?.config;
+}
+
+/**
+ * Load a trained model: <dir>/best if it exists (a training output folder), else <dir> itself as a model folder
+ * (a checkpoint folder such as <out>/last, or any model folder).
+ */
+export async function loadCheckpoint(dir: string): Promise<CheckpointContent> {
+  const best = path.join(dir, 'best');
+  const target = fs.existsSync(path.join(best, 'model.json')) ? best : dir;
+  return readCheckpoint(target);
+}

@@ -1,0 +1,184 @@
+/**
+ * Data-parallel training over worker threads. The wasm backend runs single-threaded in Node, but two wasm
+ * instances in two threads each run at full speed: every step, each worker gets the current weights and a share of
+ * the batch, computes the gradient of its share, and this thread adds the shares up and applies the optimizer.
+ *
+ * Each worker's loss is scaled by (its share of the loss weight) / (the batch's), so the summed gradient is the
+ * gradient of the whole batch's loss: for models without batch norm the step equals the one-batch step up to float
+ * rounding. With batch norm each worker normalises with its own share's statistics (like PyTorch DDP without
+ * SyncBatchNorm); the moving averages are averaged over the workers.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { FerError, errorMessage } from '../errors';
+import { PIXELS_PER_IMAGE } from '../emotions';
+import type { BackendName } from '../backend';
+import type { LossOptions } from './loss';
+import type { TrainOptimizer } from './optimizers';
+import type { StepResult, StepRunner } from './step';
+import type { WorkerInit, WorkerReply, WorkerStep } from './parallel-worker';
+
+export interface ParallelOptions {
+  workers: number;
+  backend: BackendName;
+}
+
+/** The compiled worker script (lib/dist/train/parallel-worker.js), also when this file runs from sources. */
+function workerScript(): string {
+  const here = path.join(__dirname, 'parallel-worker.js');
+  if (fs.existsSync(here)) return here;
+  const dist = path.resolve(__dirname, '..', '..', 'dist', 'train', 'parallel-worker.js');
+  if (fs.existsSync(dist)) return dist;
+  throw new FerError(`Data-parallel training needs the built worker script (${dist}): run \`npx tsc -p lib\` first.`);
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+class WorkerHandle {
+  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
+  private failure: Error | undefined;
+  constructor(readonly worker: Worker) {
+    worker.on('message', (reply: WorkerReply) => {
+      const p = this.pending;
+      this.pending = undefined;
+      if (!p) return;
+      if (reply.type === 'error') p.reject(new FerError(`Training worker failed: ${reply.message}`));
+      else p.resolve(reply);
+    });
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new FerError(`Training worker exited with code ${code}.`));
+    });
+  }
+  private fail(err: unknown): void {
+    this.failure = err instanceof Error ? err : new Error(errorMessage(err));
+    this.pending?.reject(this.failure);
+    this.pending = undefined;
+  }
+  request(message: WorkerInit | WorkerStep): Promise<WorkerReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending = { resolve, reject };
+      this.worker.postMessage(message);
+    });
+  }
+}
+
+/** Start `options.workers` workers holding copies of `model`; steps update `model` and `optimizer` here. */
+export async function parallelStepRunner(
+  model: tf.LayersModel,
+  optimizer: TrainOptimizer,
+  loss: LossOptions,
+  options: ParallelOptions,
+): Promise<StepRunner> {
+  const count = options.workers;
+  const allWeights = model.weights;
+  const trainable = model.trainableWeights;
+  const trainableIndex = trainable.map((w) => allWeights.indexOf(w));
+  const nonTrainableIndex = allWeights.map((_, i) => i).filter((i) => !trainableIndex.includes(i));
+  const sizes = allWeights.map((w) => sizeOf(w.shape as number[]));
+  const offsets: number[] = [];
+  sizes.reduce((acc, s, i) => ((offsets[i] = acc), acc + s), 0);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const gradTotal = trainableIndex.reduce((acc, i) => acc + sizes[i], 0);
+  const statsTotal = nonTrainableIndex.reduce((acc, i) => acc + sizes[i], 0);
+  const weightsBuf = new SharedArrayBuffer(total * 4);
+  const weightsView = new Float32Array(weightsBuf);
+  const gradBufs = Array.from({ length: count }, () => new SharedArrayBuffer(gradTotal * 4));
+  const statsBufs = Array.from({ length: count }, () => new SharedArrayBuffer(Math.max(statsTotal, 1) * 4));
+  const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
+  const topology = model.toJSON(null, false) as object;
+
+  const handles = Array.from({ length: count }, () => new WorkerHandle(new Worker(workerScript())));
+  const publishWeights = () => {
+    allWeights.forEach((w, i) => weightsView.set(w.read().dataSync() as Float32Array, offsets[i]));
+  };
+  try {
+    publishWeights();
+    await Promise.all(
+      handles.map((h, k) =>
+        h.request({
+          type: 'init', index: k, backend: options.backend, topology, loss, classes,
+          weights: weightsBuf, sizes, shapes: allWeights.map((w) => w.shape as number[]),
+          grads: gradBufs[k], stats: statsBufs[k], trainableIndex, nonTrainableIndex,
+        }),
+      ),
+    );
+  } catch (err) {
+    await Promise.all(handles.map((h) => h.worker.terminate()));
+    throw err;
+  }
+  const variables = trainable.map((w) => w.read() as tf.Variable);
+  const statVars = nonTrainableIndex.map((i) => allWeights[i].read() as tf.Variable);
+  const classWeights = loss.classWeights ? Array.from(loss.classWeights) : undefined;
+
+  /** The loss weight of rows [a, b): sum of target . classWeights, or the row count. */
+  const lossWeight = (targets: Float32Array, a: number, b: number): number => {
+    if (!classWeights) return b - a;
+    let w = 0;
+    for (let i = a; i < b; i++) for (let c = 0; c < classes; c++) w += targets[i * classes + c] * classWeights[c];
+    return w;
+  };
+
+  return {
+    async run(inputs, targets, n, lr, stepSeed): Promise<StepResult> {
+      publishWeights();
+      const used = Math.min(count, n);
+      const bounds = Array.from({ length: used + 1 }, (_, k) => Math.round((k * n) / used));
+      const totalWeight = lossWeight(targets, 0, n);
+      const replies = await Promise.all(
+        Array.from({ length: used }, (_, k) => {
+          const a = bounds[k];
+          const b = bounds[k + 1];
+          return handles[k].request({
+            type: 'step',
+            inputs: inputs.slice(a * PIXELS_PER_IMAGE, b * PIXELS_PER_IMAGE),
+            targets: targets.slice(a * classes, b * classes),
+            n: b - a,
+            scale: totalWeight > 0 ? lossWeight(targets, a, b) / totalWeight : (b - a) / n,
+            stepSeed,
+          });
+        }),
+      );
+      let lossSum = 0;
+      let correct = 0;
+      for (const r of replies) {
+        if (r.type !== 'step') throw new FerError('Training worker sent an unexpected reply.');
+        lossSum += r.loss;
+        correct += r.correct;
+      }
+      // sum the gradient shares, average the batch-norm statistics (weighted by share size)
+      const grads = gradBufs.slice(0, used).map((b) => new Float32Array(b));
+      const summed = new Float32Array(gradTotal);
+      for (const g of grads) for (let i = 0; i < gradTotal; i++) summed[i] += g[i];
+      const stats = new Float32Array(statsTotal);
+      for (let k = 0; k < used; k++) {
+        const s = new Float32Array(statsBufs[k]);
+        const share = (bounds[k + 1] - bounds[k]) / n;
+        for (let i = 0; i < statsTotal; i++) stats[i] += s[i] * share;
+      }
+      tf.tidy(() => {
+        let o = 0;
+        const gradTensors = trainableIndex.map((wi) => {
+          const t = tf.tensor(summed.subarray(o, o + sizes[wi]), allWeights[wi].shape as number[], 'float32');
+          o += sizes[wi];
+          return t;
+        });
+        optimizer.apply(variables, gradTensors, lr);
+        o = 0;
+        nonTrainableIndex.forEach((wi, k) => {
+          statVars[k].assign(tf.tensor(stats.subarray(o, o + sizes[wi]), allWeights[wi].shape as number[], 'float32'));
+          o += sizes[wi];
+        });
+      });
+      return { loss: lossSum, correct };
+    },
+    async close(): Promise<void> {
+      await Promise.all(handles.map((h) => h.worker.terminate()));
+    },
+  };
+}

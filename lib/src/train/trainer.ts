@@ -1,0 +1,377 @@
+/**
+ * The training loop: a custom loop (tf.variableGrads + our optimizer, each step inside tf.tidy) rather than
+ * model.fit, so batches, augmentation, mixing, class weights and soft labels are ours to control, and a run can
+ * stop and resume at any batch with bit-identical results: every random stream is derived from
+ * (seed, purpose, epoch, batch), and checkpoints hold weights and optimizer state bit-exactly.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { FerError } from '../errors';
+import { BackendInfo, initBackend } from '../backend';
+import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
+import { TrainConfig, validateTrainConfig } from '../config';
+import { Dataset, loadDataset } from '../data';
+import { createModel, listModels } from '../models';
+import { createAugmenter } from '../transforms/augment';
+import { mixBatch } from '../transforms/mix';
+import { normalizePixels, PREPROCESS } from '../transforms/preprocess';
+import { defaultMeta, ModelMeta } from '../util/model-io';
+import { writeJsonAtomic } from '../util/fs';
+import { TrainCallbacks, writeHistory } from './callbacks';
+import { EpochRecord, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
+import { batchesPerEpoch, gatherBatch, prepareTrainingData, SplitData, TrainingData } from './data';
+import { correctCount, crossEntropy, outputsProbabilities } from './loss';
+import { localStepRunner, StepResult, StepRunner } from './step';
+import { parallelStepRunner } from './parallel';
+import { createOptimizer, TrainOptimizer } from './optimizers';
+import { deriveSeed, permutation, streamFor, withSeededMathRandom } from './random';
+import { createSchedule, LrSchedule } from './schedules';
+
+export interface TrainOptions extends TrainCallbacks {
+  /** Train on this dataset instead of loading `config.data`. */
+  dataset?: Dataset;
+  /** Build the (untrained) model; default: the models registry, createModel(config.arch, ...). */
+  createModel?: (config: TrainConfig, classes: readonly string[]) => tf.LayersModel;
+}
+
+export type StopReason = 'completed' | 'early-stopping' | 'interrupted';
+
+export interface TrainResult {
+  out: string;
+  /** <out>/best and <out>/last. */
+  bestDir: string;
+  lastDir: string;
+  history: EpochRecord[];
+  best: TrainState['best'];
+  stoppedBy: StopReason;
+  /** Epochs completed in total (including earlier runs when resumed). */
+  epochs: number;
+  /** Training images per second over this run (training steps only). */
+  imagesPerSecond: number;
+  /** Training wall time over all runs, seconds. */
+  elapsedSeconds: number;
+  backend: BackendInfo;
+  /** The trained model (weights of the last step; the best ones are in bestDir). The caller disposes it. */
+  model: tf.LayersModel;
+}
+
+/** Settings a resumed run may change; everything else must match the saved run for results to be identical. */
+const RESUME_MAY_CHANGE: ReadonlyArray<keyof TrainConfig> = [
+  'epochs', 'backend', 'data', 'out', 'resume', 'overwrite', 'checkpointMinutes', 'earlyStopping', 'evalBatchSize',
+];
+
+function resumedConfig(saved: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
+  const differs: string[] = [];
+  for (const key of Object.keys(saved) as Array<keyof TrainConfig>) {
+    if (RESUME_MAY_CHANGE.includes(key)) continue;
+    if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) {
+      differs.push(`${key} (saved ${JSON.stringify(saved[key])}, given ${JSON.stringify(given[key])})`);
+    }
+  }
+  if (differs.length > 0) {
+    throw new FerError(
+      `Cannot resume the run in ${lastDir} with different settings: ${differs.join('; ')}. ` +
+        `Resume with the saved settings (fer train --resume --out <dir> reads them), or start a new run in another --out.`,
+      { file: lastDir },
+    );
+  }
+  const merged = { ...saved };
+  for (const key of RESUME_MAY_CHANGE) (merged as unknown as Record<string, unknown>)[key] = given[key];
+  return merged;
+}
+
+/** Evaluate on a split in batches (inference mode): mean cross-entropy (no smoothing, no weights) and accuracy. */
+export function evaluateSplit(
+  model: tf.LayersModel,
+  split: SplitData,
+  classes: number,
+  batchSize: number,
+  fromLogits: boolean,
+): { loss: number; acc: number } {
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < split.size; start += batchSize) {
+    const end = Math.min(split.size, start + batchSize);
+    const n = end - start;
+    const [l, c] = tf.tidy(() => {
+      const x = tf.tensor4d(
+        normalizePixels(split.pixels.subarray(start * PIXELS_PER_IMAGE, end * PIXELS_PER_IMAGE)),
+        [n, IMAGE_SIZE, IMAGE_SIZE, PREPROCESS.channels],
+      );
+      const y = tf.tensor2d(split.targets.subarray(start * classes, end * classes), [n, classes]);
+      const out = model.apply(x, { training: false }) as tf.Tensor2D;
+      const loss = tf.mul(crossEntropy(out, y, { fromLogits }), n);
+      return [loss.dataSync()[0], correctCount(out, y).dataSync()[0]];
+    });
+    lossSum += l;
+    correct += c;
+  }
+  return { loss: lossSum / split.size, acc: correct / split.size };
+}
+
+/**
+ * Train a model as `config` says; writes <out>/config.json, history.json, history.csv, best/ and last/.
+ * Returns when the epochs are done, early stopping triggers, or `signal` aborts (last/ saved first).
+ */
+export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
+  const log = (m: string) => options.onLog?.(m);
+  validateTrainConfig(config, { archs: options.createModel ? undefined : listModels().map((m) => m.name) });
+  const backend = await initBackend(config.backend);
+  const out = path.resolve(config.out || path.join('runs', config.arch));
+  const lastDir = path.join(out, 'last');
+  const bestDir = path.join(out, 'best');
+
+  // Where the run stands: fresh, or resumed from out/last.
+  const previous = readTrainState(lastDir);
+  const saved = previous && config.resume ? previous : undefined;
+  let cfg = config;
+  if (saved) {
+    cfg = resumedConfig(saved.config, config, lastDir);
+  } else if (previous && !config.overwrite) {
+    throw new FerError(
+      `${out} already holds a training run (${path.join(lastDir, 'state.json')}): continue it with --resume, ` +
+        'start over with --overwrite, or pick another --out.',
+      { file: out },
+    );
+  } else if (config.resume) {
+    log(`Nothing to resume in ${out} (no last/state.json): starting a new run.`);
+  }
+
+  const dataset = options.dataset ?? (await loadDataset(cfg.data));
+  const data: TrainingData = prepareTrainingData(dataset, cfg);
+  const C = data.classes.length;
+  if (saved && (saved.data.train !== data.train.size || saved.data.val !== data.val.size)) {
+    throw new FerError(
+      `The data differs from the run being resumed: ${data.train.size}/${data.val.size} train/val images now, ` +
+        `${saved.data.train}/${saved.data.val} when the run started (${saved.data.source}).`,
+      { file: cfg.data },
+    );
+  }
+
+  // Model and optimizer: from the checkpoint, or new (initialisers seeded).
+  let model: tf.LayersModel;
+  const optimizer: TrainOptimizer = createOptimizer({
+    name: cfg.optimizer, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay,
+  });
+  if (saved) {
+    const ckpt = await readCheckpoint(lastDir);
+    model = ckpt.model;
+    if (!ckpt.optimizer) throw new FerError(`${lastDir} has no optimizer state (optimizer.json): cannot resume exactly.`);
+    optimizer.setState(ckpt.optimizer);
+  } else {
+    const build =
+      options.createModel ??
+      ((c: TrainConfig, classes: readonly string[]) =>
+        createModel(c.arch, { numClasses: classes.length, seed: c.seed, ...(c.dropout === null ? {} : { dropout: c.dropout }) }));
+    model = withSeededMathRandom(deriveSeed(cfg.seed, 'init'), () => build(cfg, data.classes));
+  }
+  const outShape = model.outputs[0].shape;
+  if (outShape[outShape.length - 1] !== C) {
+    throw new FerError(`The model has ${outShape[outShape.length - 1]} outputs but the data has ${C} classes.`);
+  }
+  const fromLogits = !outputsProbabilities(model);
+
+  const batches = batchesPerEpoch(data.train.size, cfg.batchSize);
+  const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.epochs);
+  const augmenter = createAugmenter(cfg.augment);
+  const state: TrainState = saved
+    ? { ...saved, config: cfg }
+    : {
+        version: 1,
+        epoch: 0,
+        batch: 0,
+        step: 0,
+        partial: null,
+        history: [],
+        config: cfg,
+        rng: { seed: cfg.seed, epoch: 0, batch: 0, scheme: 'streams derived from (seed, purpose, epoch, batch)' },
+        schedule: schedule.state(),
+        best: null,
+        earlyStoppingWait: 0,
+        elapsedSeconds: 0,
+        data: { source: data.source, classes: [...data.classes], train: data.train.size, val: data.val.size, classWeights: data.classWeights },
+        backend: backend.name,
+        savedAt: '',
+      };
+  if (saved) schedule.restore(saved.schedule);
+
+  fs.mkdirSync(out, { recursive: true });
+  writeJsonAtomic(path.join(out, 'config.json'), cfg);
+  if (saved) log(`Resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch} (step ${state.step}).`);
+
+  const meta = (): ModelMeta => ({
+    ...defaultMeta(cfg.arch, model),
+    classes: [...data.classes],
+    output: fromLogits ? 'logits' : 'probabilities',
+    training: {
+      epoch: state.epoch,
+      best: state.best,
+      data: data.source,
+      trainImages: data.train.size,
+      valImages: data.val.size,
+      seed: cfg.seed,
+    },
+  });
+  const saveLast = async () => {
+    state.rng = { ...state.rng, epoch: state.epoch, batch: state.batch };
+    state.schedule = schedule.state();
+    state.savedAt = new Date().toISOString();
+    state.backend = backend.name;
+    await saveCheckpoint(lastDir, { model, meta: meta(), optimizer: await optimizer.getState(), state });
+  };
+
+  const lossOptions = { labelSmoothing: cfg.labelSmoothing, classWeights: data.classWeights ?? undefined, fromLogits };
+  const runner: StepRunner =
+    cfg.workers > 1
+      ? await parallelStepRunner(model, optimizer, lossOptions, { workers: cfg.workers, backend: backend.name })
+      : localStepRunner(model, optimizer, lossOptions);
+  if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} worker threads (${backend.name}).`);
+
+  const batchPixels = new Uint8Array(cfg.batchSize * PIXELS_PER_IMAGE);
+  const augPixels = new Uint8Array(cfg.batchSize * PIXELS_PER_IMAGE);
+  const batchTargets = new Float32Array(cfg.batchSize * C);
+  let runImages = 0;
+  let runSeconds = 0;
+  let stoppedBy: StopReason = 'completed';
+  let lastSave = Date.now();
+
+  try {
+    outer: while (state.epoch < cfg.epochs) {
+      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping) {
+        stoppedBy = 'early-stopping';
+        break;
+      }
+      const epoch = state.epoch;
+      const epochStart = Date.now();
+      const order = permutation(data.train.size, streamFor(cfg.seed, 'shuffle', epoch));
+      const partial: PartialEpoch = state.partial ?? { lossSum: 0, correct: 0, seen: 0, trainSeconds: 0 };
+      options.onEpochStart?.(epoch, cfg.epochs, batches, state.batch);
+      for (let b = state.batch; b < batches; b++) {
+        if (options.signal?.aborted) {
+          state.batch = b;
+          state.partial = partial;
+          await saveLast();
+          stoppedBy = 'interrupted';
+          log(`Stopped: saved ${lastDir} at epoch ${epoch + 1}, batch ${b}; continue with --resume.`);
+          break outer;
+        }
+        const t0 = performance.now();
+        const start = b * cfg.batchSize;
+        const end = b === batches - 1 ? data.train.size : Math.min(data.train.size, start + cfg.batchSize);
+        const n = end - start;
+        const pix = batchPixels.subarray(0, n * PIXELS_PER_IMAGE);
+        const tgt = batchTargets.subarray(0, n * C);
+        // the last batch also takes a remainder smaller than half a batch: fresh buffers then
+        const big = n > cfg.batchSize;
+        const pixBuf = big ? new Uint8Array(n * PIXELS_PER_IMAGE) : pix;
+        const tgtBuf = big ? new Float32Array(n * C) : tgt;
+        gatherBatch(data.train, C, order, start, end, pixBuf, tgtBuf);
+        const aug = augmenter.apply(
+          pixBuf,
+          streamFor(cfg.seed, 'augment', epoch, b),
+          big ? undefined : augPixels.subarray(0, n * PIXELS_PER_IMAGE),
+        );
+        const x = normalizePixels(aug);
+        mixBatch(x, tgtBuf, C, cfg.mix, streamFor(cfg.seed, 'mix', epoch, b));
+        const lr = schedule.lrAt(epoch, b / batches);
+        const stepSeed = deriveSeed(cfg.seed, 'step', epoch, b);
+        const step: StepResult = await runner.run(x, tgtBuf, n, lr, stepSeed);
+        if (!Number.isFinite(step.loss)) {
+          throw new FerError(
+            `Training diverged: the loss became ${step.loss} at epoch ${epoch + 1}, batch ${b + 1} (lr ${lr.toExponential(2)}). ` +
+              `Lower the learning rate (--lr, now ${cfg.lr}) or use --schedule cosine with warm-up; ` +
+              `${fs.existsSync(lastDir) ? `the last good checkpoint is ${lastDir} (weights from before the divergence).` : 'no checkpoint was written.'}`,
+          );
+        }
+        state.step = optimizer.step;
+        const seconds = (performance.now() - t0) / 1000;
+        partial.lossSum += step.loss * n;
+        partial.correct += step.correct;
+        partial.seen += n;
+        partial.trainSeconds += seconds;
+        runImages += n;
+        runSeconds += seconds;
+        state.elapsedSeconds += seconds;
+        options.onBatch?.({
+          epoch, epochs: cfg.epochs, batch: b + 1, batches,
+          loss: partial.lossSum / partial.seen, acc: partial.correct / partial.seen,
+          imagesPerSecond: partial.seen / Math.max(partial.trainSeconds, 1e-9), lr,
+        });
+        if (cfg.checkpointMinutes > 0 && Date.now() - lastSave > cfg.checkpointMinutes * 60_000 && b + 1 < batches) {
+          state.batch = b + 1;
+          state.partial = partial;
+          await saveLast();
+          lastSave = Date.now();
+        }
+        // let signal handlers (Ctrl-C) and progress output run
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+
+      const evalStart = performance.now();
+      const val = evaluateSplit(model, data.val, C, cfg.evalBatchSize, fromLogits);
+      state.elapsedSeconds += (performance.now() - evalStart) / 1000;
+      const lr = schedule.lrAt(epoch, 1 - 1e-9);
+      schedule.epochEnd(epoch, val.loss);
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: partial.lossSum / partial.seen,
+        trainAcc: partial.correct / partial.seen,
+        valLoss: val.loss,
+        valAcc: val.acc,
+        lr,
+        seconds: (Date.now() - epochStart) / 1000,
+        imagesPerSecond: partial.seen / Math.max(partial.trainSeconds, 1e-9),
+      };
+      state.history.push(record);
+      state.epoch = epoch + 1;
+      state.batch = 0;
+      state.partial = null;
+      const isBest = state.best === null || val.acc > state.best.valAcc;
+      if (isBest) {
+        state.best = { epoch: epoch + 1, valAcc: val.acc, valLoss: val.loss };
+        state.earlyStoppingWait = 0;
+      } else {
+        state.earlyStoppingWait += 1;
+      }
+      if (isBest) {
+        state.schedule = schedule.state();
+        await saveCheckpoint(bestDir, { model, meta: meta(), optimizer: await optimizer.getState(), state });
+      }
+      await saveLast();
+      lastSave = Date.now();
+      writeHistory(out, state.history);
+      await options.onEpoch?.({ record, epochs: cfg.epochs, isBest });
+      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
+        log(`Early stopping: no better validation accuracy for ${cfg.earlyStopping} epochs (best ${state.best?.valAcc.toFixed(4)} at epoch ${state.best?.epoch}).`);
+        stoppedBy = 'early-stopping';
+        break;
+      }
+      if (options.signal?.aborted && state.epoch < cfg.epochs) {
+        stoppedBy = 'interrupted';
+        log(`Stopped after epoch ${state.epoch}: ${lastDir} is saved; continue with --resume.`);
+        break;
+      }
+    }
+  } catch (err) {
+    await runner.close();
+    optimizer.dispose();
+    model.dispose();
+    throw err;
+  }
+  await runner.close();
+  optimizer.dispose();
+  return {
+    out,
+    bestDir,
+    lastDir,
+    history: state.history,
+    best: state.best,
+    stoppedBy,
+    epochs: state.epoch,
+    imagesPerSecond: runSeconds > 0 ? runImages / runSeconds : 0,
+    elapsedSeconds: state.elapsedSeconds,
+    backend,
+    model,
+  };
+}

@@ -1,0 +1,121 @@
+"""Execute one notebook headless with nbclient and report the first failing cell (used by scripts/notebooks.js).
+
+usage: python3 nbexec.py <spec.json>
+spec: {"input": path, "output": path, "result": path, "cwd": dir, "kernel": name, "timeout": seconds,
+       "html": path or null, "settle_ms": n}
+
+A cell fails when the kernel replies with status "error" (tslab: compile errors and thrown or rejected awaits, which
+it prints to stderr instead of sending an error message) or when its outputs contain tslab's markers for errors that
+escaped a cell ("UncaughtException:", "UnhandledPromiseRejection:"). Such late errors surface in the output of
+whichever cell runs next, so a settle cell that only waits is appended to catch the ones thrown by the last cell.
+The executed notebook (settle cell removed) is written to "output"; a JSON summary to "result".
+"""
+import json
+import sys
+import time
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+ASYNC_MARKERS = ("UncaughtException:", "UnhandledPromiseRejection:")
+SETTLE_TAG = "fer-lab-settle"
+
+
+def output_text(out):
+    if out.get("output_type") == "stream":
+        return out.get("text", "")
+    if out.get("output_type") == "error":
+        return "\n".join(out.get("traceback", [])) or "%s: %s" % (out.get("ename"), out.get("evalue"))
+    return ""
+
+
+def stderr_text(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stderr")
+
+
+def main():
+    spec = json.load(open(sys.argv[1]))
+    nb = nbformat.read(spec["input"], as_version=4)
+    settle = nbformat.v4.new_code_cell(
+        "await new Promise((resolve) => setTimeout(resolve, %d));" % spec.get("settle_ms", 500),
+        metadata={"tags": [SETTLE_TAG]},
+    )
+    nb.cells.append(settle)
+    replies = {}
+
+    def on_cell_executed(cell, cell_index, execute_reply):
+        replies[cell_index] = execute_reply
+
+    client = NotebookClient(
+        nb,
+        kernel_name=spec["kernel"],
+        timeout=spec["timeout"],
+        allow_errors=True,
+        record_timing=True,
+        resources={"metadata": {"path": spec["cwd"]}},
+        on_cell_executed=on_cell_executed,
+    )
+    result = {"ok": True, "cells": [], "failure": None}
+    started = time.time()
+    code_number = 0
+    last_code = (-1, settle)
+    try:
+        with client.setup_kernel():
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type != "code":
+                    continue
+                is_settle = SETTLE_TAG in cell.metadata.get("tags", [])
+                if not is_settle:
+                    code_number += 1
+                t0 = time.time()
+                try:
+                    client.execute_cell(cell, index)
+                except CellTimeoutError:
+                    result["failure"] = {"kind": "timeout", "index": index, "number": code_number,
+                                         "source": cell.source,
+                                         "error": "cell did not finish within %s s" % spec["timeout"]}
+                    break
+                seconds = time.time() - t0
+                reply = replies.get(index) or {}
+                status = reply.get("content", {}).get("status", "ok")
+                text = "".join(output_text(o) for o in cell.get("outputs", []))
+                marker = next((m for m in ASYNC_MARKERS if m in text), None)
+                if not is_settle:
+                    last_code = (index, cell)
+                    result["cells"].append({"number": code_number, "index": index, "seconds": round(seconds, 2)})
+                if status != "ok":
+                    result["failure"] = {"kind": "error", "index": index, "number": code_number,
+                                         "source": cell.source,
+                                         "error": stderr_text(cell) or text or "kernel reported status %s" % status}
+                    break
+                if marker:
+                    where = ("after the last cell ran" if is_settle else "while this cell ran")
+                    shown = last_code if is_settle else (index, cell)
+                    result["failure"] = {"kind": "async", "index": shown[0], "number": code_number,
+                                         "afterLast": is_settle, "source": shown[1].source,
+                                         "error": "%s (a late error from an async task, reported %s; it may come "
+                                                  "from an earlier cell):\n%s" % (marker, where, text)}
+                    break
+    except DeadKernelError as err:
+        result["failure"] = {"kind": "dead", "index": -1, "number": code_number, "source": "",
+                             "error": "the kernel died: %s" % err}
+    except Exception as err:  # kernel failed to start, etc.
+        result["failure"] = {"kind": "runner", "index": -1, "number": code_number, "source": "",
+                             "error": "%s: %s" % (type(err).__name__, err)}
+    result["ok"] = result["failure"] is None
+    result["seconds"] = round(time.time() - started, 2)
+    nb.cells = [c for c in nb.cells if SETTLE_TAG not in c.metadata.get("tags", [])]
+    nbformat.write(nb, spec["output"])
+    if spec.get("html") and result["ok"]:
+        from nbconvert import HTMLExporter
+
+        body, _ = HTMLExporter().from_notebook_node(nb)
+        with open(spec["html"], "w", encoding="utf-8") as f:
+            f.write(body)
+    with open(spec["result"], "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()

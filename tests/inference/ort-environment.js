@@ -1,0 +1,21 @@
+/**
+ * Jest environment for tests that run onnxruntime-node. Jest gives each test file its own realm, so typed arrays made
+ * by the native binding (outer realm) fail onnxruntime-common's `instanceof Float32Array` checks. Sharing the outer
+ * realm's typed-array constructors fixes that. Use with a docblock at the top of a test file:
+ *   /** @jest-environment ./tests/inference/ort-environment.js *\/
+ */
+const { TestEnvironment } = require('jest-environment-node');
+
+const SHARED = [
+  'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray', 'Int16Array',
+  'Uint16Array', 'Int32Array', 'Uint32Array', 'Float32Array', 'Float64Array', 'BigInt64Array', 'BigUint64Array',
+];
+
+class OrtEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    for (const name of SHARED) this.global[name] = globalThis[name];
+  }
+}
+
+module.exports = OrtEnvironment;

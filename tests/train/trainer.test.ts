@@ -1,0 +1,168 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../lib/src/backend';
+import { train } from '../../lib/src/train/trainer';
+import { loadCheckpoint, readCheckpoint } from '../../lib/src/train/checkpoint';
+import { loadModelDir } from '../../lib/src/util/model-io';
+import { FerError } from '../../lib/src/errors';
+import { syntheticDataset, testConfig, tinyModel, tmpDir, weightValues } from './helpers';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const ds = syntheticDataset(3, 24, 6);
+const factory = () => tinyModel(3);
+
+describe('train', () => {
+  test('learns the synthetic task and writes config, history, best and last', async () => {
+    const out = tmpDir();
+    const epochs: number[] = [];
+    let batches = 0;
+    const result = await train(testConfig(out, { epochs: 6, augment: 'light', lr: 3e-3 }), {
+      dataset: ds, createModel: factory, onEpoch: ({ record }) => void epochs.push(record.epoch), onBatch: () => void batches++,
+    });
+    expect(result.stoppedBy).toBe('completed');
+    expect(epochs).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(batches).toBe(6 * 3); // 54 train images, batch 16: 3 batches (the 6-image remainder joins the last)
+    const h = result.history;
+    expect(h).toHaveLength(6);
+    expect(h[5].trainLoss).toBeLessThan(h[0].trainLoss);
+    expect(result.best!.valAcc).toBeGreaterThan(0.6);
+    for (const f of ['config.json', 'history.json', 'history.csv']) expect(fs.existsSync(path.join(out, f))).toBe(true);
+    const csv = fs.readFileSync(path.join(out, 'history.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('epoch,trainLoss,trainAcc,valLoss,valAcc,lr,seconds,imagesPerSecond');
+    expect(csv).toHaveLength(7);
+    // best/ is a model folder others can load, carrying meta
+    const { model, meta } = await loadModelDir(path.join(out, 'best'));
+    expect(meta.arch).toBe('tiny');
+    expect(meta.classes).toEqual(['angry', 'disgust', 'fear']);
+    expect(meta.params).toBe(model.countParams());
+    expect(meta.preprocess.size).toBe(48);
+    const viaCheckpoint = await loadCheckpoint(out);
+    expect(viaCheckpoint.state?.best?.epoch).toBe(result.best!.epoch);
+    model.dispose();
+    viaCheckpoint.model.dispose();
+    result.model.dispose();
+  });
+
+  test('memory stays flat across epochs', async () => {
+    const out = tmpDir();
+    const counts: number[] = [];
+    const result = await train(testConfig(out, { epochs: 4, mix: { mixupAlpha: 0.4, cutmixAlpha: 1 } }), {
+      dataset: ds, createModel: factory, onEpoch: () => void counts.push(tf.memory().numTensors),
+    });
+    expect(counts).toHaveLength(4);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    result.model.dispose();
+  });
+
+  test('checkpoint round trip is bit-exact for weights and optimizer state', async () => {
+    const out = tmpDir();
+    const result = await train(testConfig(out, { epochs: 1 }), { dataset: ds, createModel: factory });
+    const ckpt = await readCheckpoint(path.join(out, 'last'));
+    const a = weightValues(result.model);
+    const b = weightValues(ckpt.model);
+    expect(b.length).toBe(a.length);
+    a.forEach((w, i) => expect(Buffer.from(b[i].buffer).equals(Buffer.from(w.buffer))).toBe(true));
+    expect(ckpt.optimizer?.name).toBe('adam');
+    expect(ckpt.optimizer?.step).toBe(3);
+    const m = ckpt.optimizer!.slots.m;
+    expect(m).toHaveLength(result.model.trainableWeights.length);
+    expect(m.some((arr) => arr.some((v) => v !== 0))).toBe(true);
+    // saving what was read gives identical bytes
+    const { saveCheckpoint } = await import('../../lib/src/train/checkpoint');
+    const again = path.join(tmpDir(), 'copy');
+    await saveCheckpoint(again, ckpt);
+    for (const f of ['weights.bin', 'optimizer.bin']) {
+      expect(fs.readFileSync(path.join(again, f)).equals(fs.readFileSync(path.join(out, 'last', f)))).toBe(true);
+    }
+    result.model.dispose();
+    ckpt.model.dispose();
+  });
+
+  test.each([
+    ['after epoch 1', 'epoch'],
+    ['in the middle of epoch 2', 'batch'],
+  ])('resume after a stop %s matches an unbroken run exactly', async (_label, where) => {
+    const over = { epochs: 3, mix: { mixupAlpha: 0.4 }, optimizer: 'sgd' as const, schedule: 'cosine' as const, lr: 0.05 };
+    const unbroken = await train(testConfig(tmpDir(), over), { dataset: ds, createModel: factory });
+
+    const out = tmpDir();
+    const controller = new AbortController();
+    const first = await train(testConfig(out, over), {
+      dataset: ds, createModel: factory, signal: controller.signal,
+      onEpoch: ({ record }) => { if (where === 'epoch' && record.epoch === 1) controller.abort(); },
+      onBatch: (b) => { if (where === 'batch' && b.epoch === 1 && b.batch === 2) controller.abort(); },
+    });
+    expect(first.stoppedBy).toBe('interrupted');
+    expect(first.epochs).toBe(1);
+    first.model.dispose();
+    // a fresh model factory proves the weights come from the checkpoint
+    const resumed = await train(testConfig(out, { ...over, resume: true }), {
+      dataset: ds, createModel: () => { throw new Error('must not build a new model when resuming'); },
+    });
+    expect(resumed.stoppedBy).toBe('completed');
+    expect(resumed.epochs).toBe(3);
+    const a = weightValues(unbroken.model);
+    const b = weightValues(resumed.model);
+    a.forEach((w, i) => expect(Array.from(b[i])).toEqual(Array.from(w)));
+    const strip = (h: typeof unbroken.history) => h.map(({ seconds, imagesPerSecond, ...rest }) => rest);
+    expect(strip(resumed.history)).toEqual(strip(unbroken.history));
+    unbroken.model.dispose();
+    resumed.model.dispose();
+  });
+
+  test('a run in an existing folder needs --resume or --overwrite; resuming with changed settings is refused', async () => {
+    const out = tmpDir();
+    (await train(testConfig(out, { epochs: 1 }), { dataset: ds, createModel: factory })).model.dispose();
+    await expect(train(testConfig(out, { epochs: 1 }), { dataset: ds, createModel: factory })).rejects.toThrow(/--resume/);
+    await expect(train(testConfig(out, { epochs: 2, lr: 0.01, resume: true }), { dataset: ds, createModel: factory })).rejects.toThrow(
+      /lr \(saved 0.001, given 0.01\)/,
+    );
+    const more = await train(testConfig(out, { epochs: 2, resume: true }), { dataset: ds, createModel: factory });
+    expect(more.history.map((h) => h.epoch)).toEqual([1, 2]);
+    more.model.dispose();
+  });
+
+  test('early stopping ends the run after `patience` epochs without a better val accuracy', async () => {
+    const out = tmpDir();
+    const logs: string[] = [];
+    // a learning rate too small to change anything: val accuracy never improves after epoch 1
+    const result = await train(testConfig(out, { epochs: 10, earlyStopping: 2, lr: 1e-12, schedule: 'none' }), {
+      dataset: ds, createModel: factory, onLog: (m) => void logs.push(m),
+    });
+    expect(result.stoppedBy).toBe('early-stopping');
+    expect(result.history).toHaveLength(3);
+    expect(result.best!.epoch).toBe(1);
+    expect(logs.join('\n')).toMatch(/Early stopping: no better validation accuracy for 2 epochs/);
+    result.model.dispose();
+  });
+
+  test('a NaN loss stops with a clear FerError', async () => {
+    const out = tmpDir();
+    const run = train(testConfig(out, { epochs: 2, optimizer: 'sgd', lr: 10, schedule: 'none', augment: 'none' }), {
+      dataset: ds,
+      // a linear model with huge learning rate overflows float32 quickly
+      createModel: () => {
+        const input = tf.input({ shape: [48, 48, 1] });
+        const x = tf.layers.flatten().apply(input) as tf.SymbolicTensor;
+        const y = tf.layers.dense({ units: 3, kernelInitializer: tf.initializers.constant({ value: 1e36 }) }).apply(x) as tf.SymbolicTensor;
+        return tf.model({ inputs: input, outputs: y });
+      },
+    });
+    await expect(run).rejects.toThrow(FerError);
+    await expect(run).rejects.toThrow(/loss became NaN|loss became Infinity/);
+  });
+
+  test('soft labels and class weights train', async () => {
+    const out = tmpDir();
+    const soft = syntheticDataset(3, 20, 5, 2, true);
+    const result = await train(testConfig(out, { epochs: 1, classWeights: 'inverse' }), { dataset: soft, createModel: factory });
+    expect(Number.isFinite(result.history[0].trainLoss)).toBe(true);
+    const state = JSON.parse(fs.readFileSync(path.join(out, 'last', 'state.json'), 'utf8'));
+    expect(state.data.classWeights).toHaveLength(3);
+    result.model.dispose();
+  });
+});
