@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * End-to-end time per 640x480 frame with one face: detect (BlazeFace on onnxruntime-node) + crop (48x48 gray) +
- * classify (the emotion model on onnxruntime-node) + draw (box, label, 7 bars). Goal on the 2-core machine: < 20 ms.
+ * classify (the emotion model on onnxruntime-node, 1 thread as `fer predict/webcam/serve` use it) + draw (box, label, 7 bars). Goal on the 2-core machine: < 20 ms.
  *
  *   node benchmarks/faces.bench.js [--frames 60] [--model PATH] [--json out.json]
  *
@@ -34,15 +34,15 @@ function parseArgs(argv) {
 }
 
 async function openModel(requested) {
-  if (requested) return { predictor: await lib.loadPredictor(requested), what: requested };
-  if (fs.existsSync(lib.defaultModelPath())) return { predictor: await lib.loadPredictor(), what: 'shipped default model' };
+  if (requested) return { predictor: await lib.loadPredictor(requested, { threads: 1 }), what: requested };
+  if (fs.existsSync(lib.defaultModelPath())) return { predictor: await lib.loadPredictor(undefined, { threads: 1 }), what: 'shipped default model' };
   await lib.initBackend();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fer-bench-'));
   const model = lib.createModel('vgg-compact');
   const io = require(path.join(ROOT, 'lib', 'dist', 'util', 'model-io'));
   await io.saveModelDir(model, dir, io.defaultMeta('vgg-compact', model));
   model.dispose();
-  return { predictor: await lib.loadPredictor(dir), what: 'vgg-compact, untrained (no shipped model yet; same cost)' };
+  return { predictor: await lib.loadPredictor(dir, { threads: 1 }), what: 'vgg-compact, untrained (no shipped model yet; same cost)' };
 }
 
 /** A 640x480 frame: a demo portrait scaled to 300x300 on a plain background (face about 110 px). */

@@ -5,10 +5,13 @@
  *   TF.js on the backend in use (wasm here: one thread in Node), and
  *   PyTorch CPU (benchmarks/pytorch_infer.py with /usr/bin/python3: the same architectures written in PyTorch),
  * at 2 threads and 1 thread (ratios compare equal thread counts), for vgg-compact and resnet18. Also the .onnx file
- * sizes for float32 / float16 / int8 weights, and (when the shipped model and data/sample exist) their accuracy.
+ * sizes for float32 / float16 / int8 weights, and their accuracy on data/sample for the shipped model (or
+ * --accuracy-model DIR, any checkpoint) on data/sample (or --accuracy-data, e.g. the FER2013 archive with
+ * --accuracy-split test = PublicTest): accuracy and agreement of the predicted class with float32.
  *
  *   node benchmarks/inference.bench.js [--models vgg-compact,resnet18] [--threads 2,1] [--rounds 2]
- *        [--iters1 30] [--iters64 5] [--no-pytorch] [--json out.json]
+ *        [--iters1 30] [--iters64 5] [--no-pytorch] [--accuracy-model DIR] [--accuracy-data PATH]
+ *        [--accuracy-split test] [--accuracy-only] [--json out.json]
  *
  * Times are the predictor's predict() on uint8 crops (normalisation included), median over iterations, best of
  * `rounds` alternating rounds (the machine is shared: the best round is the least disturbed one).
@@ -37,6 +40,10 @@ function parseArgs(argv) {
     else if (a === '--iters64') args.iters64 = Number(next());
     else if (a === '--warmup') args.warmup = Number(next());
     else if (a === '--no-pytorch') args.pytorch = false;
+    else if (a === '--accuracy-model') args.accuracyModel = next();
+    else if (a === '--accuracy-only') args.accuracyOnly = true;
+    else if (a === '--accuracy-data') args.accuracyData = next();
+    else if (a === '--accuracy-split') args.accuracySplit = next();
     else if (a === '--json') args.json = next();
     else if (a === '--help' || a === '-h') {
       console.log(fs.readFileSync(__filename, 'utf8').split('*/')[0]);
@@ -95,37 +102,45 @@ function fmtBytes(n) {
 }
 
 /** Accuracy of the shipped model on data/sample for each weight format, if both exist and the data loader is built. */
-async function quantizedAccuracy(lib) {
-  const modelDir = lib.defaultModelPath();
-  const sample = path.join(ROOT, 'data', 'sample');
+async function quantizedAccuracy(lib, modelDir, args) {
+  const sample = args.accuracyData || path.join(ROOT, 'data', 'sample');
   if (!fs.existsSync(modelDir) || !fs.existsSync(sample) || typeof lib.loadDataset !== 'function') {
-    return { note: `skipped: needs the shipped model (${path.relative(ROOT, modelDir)}), data/sample and loadDataset` };
+    return { note: `skipped: needs a model at ${path.relative(ROOT, modelDir)} (the shipped one unless --accuracy-model), data/sample and loadDataset` };
   }
   const source = lib.resolveModelSource(modelDir, 'tfjs');
   const { loadModelDir } = require(path.join(ROOT, 'lib', 'dist', 'util', 'model-io'));
   const { model, meta } = await loadModelDir(source.dir);
-  const ds = await lib.loadDataset(sample);
+  let ds = await lib.loadDataset(sample);
+  if (args.accuracySplit) ds = lib.takeSplit(ds, args.accuracySplit);
   const n = ds.labels.length;
   const rows = {};
+  let reference;
+  const k = meta.classes.length;
+  const argmaxes = (probs) => Uint8Array.from({ length: n }, (_, i) => {
+    let arg = 0;
+    for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + arg]) arg = c;
+    return arg;
+  });
   try {
     for (const weights of ['float32', 'float16', 'int8']) {
       const bytes = lib.exportOnnx(model, { weights, arch: meta.arch, classes: meta.classes, preprocess: meta.preprocess });
       const p = await lib.createOnnxPredictor(bytes, `${weights}.onnx`);
       const probs = await p.predict(ds.pixels);
       await p.dispose();
+      const pred = argmaxes(probs);
+      reference = reference || pred;
       let correct = 0;
-      const k = meta.classes.length;
+      let agree = 0;
       for (let i = 0; i < n; i++) {
-        let arg = 0;
-        for (let c = 1; c < k; c++) if (probs[i * k + c] > probs[i * k + arg]) arg = c;
-        if (arg === ds.labels[i]) correct++;
+        if (pred[i] === ds.labels[i]) correct++;
+        if (pred[i] === reference[i]) agree++;
       }
-      rows[weights] = { bytes: bytes.length, accuracy: correct / n };
+      rows[weights] = { bytes: bytes.length, accuracy: correct / n, agreement: agree / n };
     }
   } finally {
     model.dispose();
   }
-  return { images: n, model: path.relative(ROOT, source.dir), rows };
+  return { images: n, data: sample + (args.accuracySplit ? ` (${args.accuracySplit})` : ''), model: path.relative(ROOT, source.dir), rows };
 }
 
 async function main() {
@@ -135,6 +150,12 @@ async function main() {
   const load0 = os.loadavg()[0];
   console.log(`Inference speed (${lib.describeBackend(backend)}; load average ${load0.toFixed(2)} on ${os.cpus().length} cores)`);
 
+  if (args.accuracyOnly) {
+    const accuracy = await quantizedAccuracy(lib, args.accuracyModel || lib.defaultModelPath(), args);
+    console.log(JSON.stringify(accuracy, null, 2));
+    if (args.json) fs.writeFileSync(args.json, JSON.stringify({ title: 'Quantized accuracy', results: { accuracy } }, null, 2));
+    return;
+  }
   // Build the models and the predictors once.
   const engines = {};
   const sizes = {};
@@ -203,11 +224,14 @@ async function main() {
     const check = pt && pt.params !== undefined ? (pt.params === s.params ? ' (= PyTorch)' : ` (PyTorch: ${pt.params})`) : '';
     sizeLines.push(`| ${arch} | ${s.params.toLocaleString('en')}${check} | ${fmtBytes(s.float32)} | ${fmtBytes(s.float16)} | ${fmtBytes(s.int8)} |`);
   }
-  const accuracy = await quantizedAccuracy(lib);
+  const accuracy = await quantizedAccuracy(lib, args.accuracyModel || lib.defaultModelPath(), args);
   const accLines = [];
   if (accuracy.rows) {
-    accLines.push(`Shipped model ${accuracy.model} on data/sample (${accuracy.images} images):`, '| weights | .onnx size | accuracy |', '|---|---|---|');
-    for (const [w, r] of Object.entries(accuracy.rows)) accLines.push(`| ${w} | ${fmtBytes(r.bytes)} | ${(100 * r.accuracy).toFixed(2)}% |`);
+    accLines.push(`Model ${accuracy.model} on ${accuracy.data} (${accuracy.images} images):`,
+      '| weights | .onnx size | accuracy | same class as float32 |', '|---|---|---|---|');
+    for (const [w, r] of Object.entries(accuracy.rows)) {
+      accLines.push(`| ${w} | ${fmtBytes(r.bytes)} | ${(100 * r.accuracy).toFixed(2)}% | ${(100 * r.agreement).toFixed(2)}% |`);
+    }
   } else accLines.push(`Quantized accuracy ${accuracy.note}`);
   const load1 = os.loadavg()[0];
   const table = [...lines, '', ...sizeLines, '', ...accLines, '',

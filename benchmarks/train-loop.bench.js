@@ -4,7 +4,9 @@
  * preset, and fer-lab's own training step (lib/src/train/step: our Adam, label smoothing) per model, at batch 64.
  * Shows whether the data or the step is the bottleneck (the data side must be a small fraction of the step).
  *
- *   node benchmarks/train-loop.bench.js [--models vgg-compact] [--batch 64] [--steps 4] [--warmup 1] [--json out.json]
+ *   node benchmarks/train-loop.bench.js [--models vgg-compact] [--workers 1,2] [--batch 64] [--steps 4] [--warmup 1]
+ *        [--json out.json]
+ * --workers: 1 = the step in this thread; 2 = data-parallel over 2 worker threads (train/parallel), same batch.
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first).
  */
@@ -15,11 +17,12 @@ const fs = require('fs');
 const ROOT = path.resolve(__dirname, '..');
 
 function parseArgs(argv) {
-  const args = { models: ['vgg-compact'], batch: 64, steps: 4, warmup: 1 };
+  const args = { models: ['vgg-compact'], workers: [1, 2], batch: 64, steps: 4, warmup: 1 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => argv[++i];
     if (a === '--models') args.models = next().split(',');
+    else if (a === '--workers') args.workers = next().split(',').map(Number);
     else if (a === '--batch') args.batch = Number(next());
     else if (a === '--steps') args.steps = Number(next());
     else if (a === '--warmup') args.warmup = Number(next());
@@ -55,21 +58,30 @@ function timeDataPipeline(lib, preset, mix, batch, batches) {
   return { msPerBatch: (seconds / batches) * 1000, imgPerSec: (batch * batches) / seconds };
 }
 
-async function timeStep(lib, arch, batch, steps, warmup) {
+async function timeStep(lib, arch, workers, batch, steps, warmup) {
   await lib.initBackend('wasm');
   const model = lib.createModel(arch, {});
   const opt = lib.createOptimizer({ name: 'adam' });
-  const step = lib.createTrainStep(model, opt, { labelSmoothing: 0.1, fromLogits: !lib.outputsProbabilities(model) });
+  const loss = { labelSmoothing: 0.1, fromLogits: !lib.outputsProbabilities(model) };
+  const runner = workers > 1
+    ? await lib.parallelStepRunner(model, opt, loss, { workers, backend: 'wasm' })
+    : lib.localStepRunner(model, opt, loss);
   const x = lib.normalizePixels(syntheticPixels(batch, 2));
   const y = new Float32Array(batch * 7);
   for (let i = 0; i < batch; i++) y[i * 7 + (i % 7)] = 1;
-  for (let i = 0; i < warmup; i++) step(x, y, batch, 1e-3);
+  for (let i = 0; i < warmup; i++) await runner.run(x, y, batch, 1e-3, i);
   const start = process.hrtime.bigint();
-  for (let i = 0; i < steps; i++) step(x, y, batch, 1e-3);
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < steps; i++) await runner.run(x, y, batch, 1e-3, i);
+  const cpu = process.cpuUsage(cpu0);
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await runner.close();
   opt.dispose();
   model.dispose();
-  return { msPerStep: (seconds / steps) * 1000, imgPerSec: (batch * steps) / seconds };
+  // CPU time of all threads of this process: on a busy machine wall time says little, CPU per image still tells
+  // the cost, and with free cores a step runs in about (CPU per step / threads busy).
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  return { msPerStep: (seconds / steps) * 1000, imgPerSec: (batch * steps) / seconds, cpuMsPerImage: (cpuSeconds * 1000) / (batch * steps) };
 }
 
 async function main() {
@@ -84,14 +96,20 @@ async function main() {
     console.log(`${rows[rows.length - 1].part}: ${r.msPerBatch.toFixed(2)} ms/batch, ${r.imgPerSec.toFixed(0)} img/s`);
   }
   for (const arch of args.models) {
-    const r = await timeStep(lib, arch, args.batch, args.steps, args.warmup);
-    rows.push({ part: `step: ${arch} (wasm, Adam)`, msPerBatch: r.msPerStep, imgPerSec: r.imgPerSec });
-    console.log(`step ${arch}: ${r.msPerStep.toFixed(0)} ms/step, ${r.imgPerSec.toFixed(1)} img/s`);
+    for (const workers of args.workers) {
+      const r = await timeStep(lib, arch, workers, args.batch, args.steps, args.warmup);
+      const part = `step: ${arch} (wasm, Adam, ${workers > 1 ? `${workers} worker threads` : 'one thread'})`;
+      rows.push({ part, msPerBatch: r.msPerStep, imgPerSec: r.imgPerSec, cpuMsPerImage: r.cpuMsPerImage });
+      console.log(`${part}: ${r.msPerStep.toFixed(0)} ms/step, ${r.imgPerSec.toFixed(1)} img/s, ${r.cpuMsPerImage.toFixed(1)} CPU-ms/image`);
+    }
   }
-  const table = ['| part | ms per batch of ' + args.batch + ' | images/s |', '|---|---:|---:|']
-    .concat(rows.map((r) => `| ${r.part} | ${r.msPerBatch.toFixed(2)} | ${r.imgPerSec.toFixed(1)} |`))
+  const table = ['| part | ms per batch of ' + args.batch + ' | images/s | CPU-ms per image |', '|---|---:|---:|---:|']
+    .concat(rows.map((r) => `| ${r.part} | ${r.msPerBatch.toFixed(2)} | ${r.imgPerSec.toFixed(1)} | ${r.cpuMsPerImage ? r.cpuMsPerImage.toFixed(1) : ''} |`))
     .join('\n');
-  const result = { title: 'Training loop: data pipeline vs training step', table, rows, backend: 'wasm' };
+  const result = {
+    title: 'Training loop: data pipeline vs training step', table, rows, backend: 'wasm',
+    notes: [`load average at the end: ${require('os').loadavg().map((v) => v.toFixed(1)).join(' ')}`],
+  };
   if (args.json) fs.writeFileSync(args.json, JSON.stringify(result, null, 2));
   console.log(table);
 }

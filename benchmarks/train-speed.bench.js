@@ -8,7 +8,9 @@
  *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
- * model's wasm heap does not slow down the next.
+ * model's wasm heap does not slow down the next. img/s is wall-clock; img/cpu-s is images per second of CPU time
+ * (all threads), which holds up better when the machine is shared. 'vs pytorch' is the wall-clock ratio.
+ * Model specs: a registry name, or resnet18:cifar for the 3x3 stem.
  */
 'use strict';
 const path = require('path');
@@ -18,7 +20,15 @@ const fs = require('fs');
 const ROOT = path.resolve(__dirname, '..');
 
 function parseArgs(argv) {
-  const args = { models: ['vgg-compact', 'resnet18'], backends: ['wasm'], batch: 64, steps: 5, warmup: 2, pytorch: false };
+  // Under `npm run bench` (FER_BENCH_RUNNER=1) the PyTorch reference runs too, for the ratio.
+  const args = {
+    models: ['vgg-compact', 'resnet18'],
+    backends: ['wasm'],
+    batch: 64,
+    steps: 5,
+    warmup: 2,
+    pytorch: process.env.FER_BENCH_RUNNER === '1',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -31,6 +41,7 @@ function parseArgs(argv) {
     else if (a === '--steps') args.steps = Number(next());
     else if (a === '--warmup') args.warmup = Number(next());
     else if (a === '--pytorch') args.pytorch = true;
+    else if (a === '--no-pytorch') args.pytorch = false;
     else if (a === '--json') args.json = next();
     else if (a === '--child') args.child = JSON.parse(next());
     else if (a === '--help' || a === '-h') {
@@ -61,10 +72,13 @@ async function measure({ model: arch, backend, batch, steps, warmup, stem }) {
   let loss0 = NaN;
   for (let i = 0; i < warmup; i++) loss0 = step();
   const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
   let loss1 = NaN;
   for (let i = 0; i < steps; i++) loss1 = step();
   const ms = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
-  return { imgPerSec: (batch * 1000) / ms, msPerStep: ms, loss0, loss1, numTensors: tf.memory().numTensors };
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1e3 / steps;
+  return { imgPerSec: (batch * 1000) / ms, msPerStep: ms, imgPerCpuSec: (batch * 1000) / cpuMs, loss0, loss1 };
 }
 
 function runChild(job) {
@@ -118,17 +132,38 @@ async function main() {
     }
   }
   const ptSpeed = (m) => rows.find((r) => r.backend === 'pytorch' && r.model === m && r.imgPerSec)?.imgPerSec;
-  console.log(['model'.padEnd(16), 'backend'.padEnd(8), 'img/s'.padStart(8), 'ms/step'.padStart(9), 'vs pytorch'.padStart(11)].join(' '));
-  for (const r of rows) {
-    if (r.error) {
-      console.log(`${r.model.padEnd(16)} ${r.backend.padEnd(8)} error: ${r.error}`);
-      continue;
-    }
+  const header = ['model', 'backend', 'img/s', 'ms/step', 'img/cpu-s', 'vs pytorch'];
+  const cells = rows.map((r) => {
+    if (r.error) return [r.model, r.backend, 'error', '', '', r.error];
     const pt = ptSpeed(r.model);
     const ratio = pt && r.backend !== 'pytorch' ? (r.imgPerSec / pt).toFixed(2) + 'x' : '';
-    console.log([r.model.padEnd(16), r.backend.padEnd(8), r.imgPerSec.toFixed(1).padStart(8), r.msPerStep.toFixed(0).padStart(9), ratio.padStart(11)].join(' '));
+    return [r.model, r.backend, r.imgPerSec.toFixed(1), r.msPerStep.toFixed(0), r.imgPerCpuSec.toFixed(1), ratio];
+  });
+  const widths = [16, 8, 8, 9, 10, 11];
+  for (const line of [header, ...cells]) {
+    console.log(line.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' '));
   }
-  if (args.json) fs.writeFileSync(args.json, JSON.stringify({ load: loadNote(), rows }, null, 2));
+  if (args.json) {
+    const table = [
+      `| ${header.join(' | ')} |`,
+      `|${header.map(() => '---').join('|')}|`,
+      ...cells.map((c) => `| ${c.join(' | ')} |`),
+    ].join('\n');
+    const summary = cells
+      .filter((c) => c[1] !== 'pytorch' && c[2] !== 'error')
+      .map((c) => `train ${c[0]} on ${c[1]}: ${c[2]} img/s${c[5] ? ` (${c[5]} PyTorch)` : ''}`);
+    const result = {
+      title: `Training speed (batch ${args.batch}, 48x48x1, Adam)`,
+      table,
+      summary,
+      backend: args.backends.join(','),
+      notes: [`${loadNote()} at the end of the run; the machine may be shared: compare rows of one run.`],
+      rows,
+    };
+    const tmp = `${args.json}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(result, null, 2));
+    fs.renameSync(tmp, args.json);
+  }
 }
 
 main().catch((err) => {

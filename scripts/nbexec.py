@@ -10,6 +10,7 @@ escaped a cell ("UncaughtException:", "UnhandledPromiseRejection:"). Such late e
 whichever cell runs next, so a settle cell that only waits is appended to catch the ones thrown by the last cell.
 The executed notebook (settle cell removed) is written to "output"; a JSON summary to "result".
 """
+import copy
 import json
 import sys
 import time
@@ -20,6 +21,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 ASYNC_MARKERS = ("UncaughtException:", "UnhandledPromiseRejection:")
 SETTLE_TAG = "fer-lab-settle"
+# Marks the div of a chart made by fer-lab's viz/plotly.ts (plotlyHtml).
+PLOTLY_MARK = 'id="fer-plot-'
 
 
 def output_text(out):
@@ -32,6 +35,26 @@ def output_text(out):
 
 def stderr_text(cell):
     return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stderr")
+
+
+def is_plotly(out):
+    return out.get("output_type") == "display_data" and PLOTLY_MARK in out.get("data", {}).get("text/html", "")
+
+
+def drop_static_twins(nb):
+    """For the HTML export: a Plotly chart is followed by its static PNG copy (for front ends that do not run
+    scripts); a browser runs the inlined plotly.js, so the copy would only show every chart twice."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        outs = cell.get("outputs", [])
+        keep = []
+        for i, out in enumerate(outs):
+            twin = (i > 0 and is_plotly(outs[i - 1]) and out.get("output_type") == "display_data"
+                    and set(out.get("data", {})) <= {"image/png", "text/plain"})
+            if not twin:
+                keep.append(out)
+        cell["outputs"] = keep
+    return nb
 
 
 def main():
@@ -110,7 +133,7 @@ def main():
     if spec.get("html") and result["ok"]:
         from nbconvert import HTMLExporter
 
-        body, _ = HTMLExporter().from_notebook_node(nb)
+        body, _ = HTMLExporter().from_notebook_node(drop_static_twins(nb))
         with open(spec["html"], "w", encoding="utf-8") as f:
             f.write(body)
     with open(spec["result"], "w") as f:

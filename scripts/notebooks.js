@@ -217,8 +217,9 @@ function openMode(opts) {
     env: jupyterEnv(),
     stdio: 'inherit',
   });
-  // Ctrl-C reaches Jupyter through the shared terminal; just mirror its exit code.
+  // Ctrl-C reaches Jupyter through the shared terminal (it asks to confirm); a SIGTERM to this process is passed on.
   process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
   return new Promise((resolve) => child.on('close', (code) => resolve(code ?? 0)));
 }
 

@@ -12,3 +12,4 @@ export * from './viz';
 export * from './export';
 export * from './inference';
 export * from './faces';
+export * from './apps';

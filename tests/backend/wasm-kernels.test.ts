@@ -206,7 +206,7 @@ describe('registration and memory', () => {
         const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
         const bn = tf.batchNorm(h, mean, variance, tf.zeros([8]), tf.ones([8]));
-        return tf.sum(tf.square(tf.conv2d(bn, w2, 1, 'same')));
+        return tf.mean(tf.square(tf.conv2d(bn, w2, 1, 'same')));
       }, true);
       const v = loss!.dataSync()[0];
       loss!.dispose();

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { EMOTIONS } from '../../lib/src/emotions';
 import { formatFer2013Csv, imageAt, loadDataset } from '../../lib/src/data';
-import { tmpDir } from './fixtures';
+import { pattern, png, tmpDir, writeFiles } from './fixtures';
 
 const root = path.resolve(__dirname, '..', '..');
 const cacheDir = tmpDir('fer-cli-cache-');
@@ -63,4 +63,31 @@ test('a fer2013.csv made from the sample reads back with the same labels, splits
   const csv = await loadDataset(file, { cache: false });
   expect(Buffer.from(csv.pixels).equals(Buffer.from(sample.pixels))).toBe(true);
   expect(Array.from(csv.labels)).toEqual(Array.from(sample.labels));
+});
+
+test('the built lib decodes large sets on worker threads with the same result as in-thread decoding', async () => {
+  // 2,100 images: above the worker threshold (2,000); 7 distinct PNGs, copied, keep fixture making quick.
+  const files: Record<string, Uint8Array> = {};
+  const pngs = await Promise.all(EMOTIONS.map((_, c) => png(pattern(c))));
+  for (let k = 0; k < 2100; k++) files[`train/${EMOTIONS[k % 7]}/${k}.png`] = pngs[k % 7];
+  files['train/angry/broken.png'] = Buffer.from('not a png');
+  const dir = writeFiles(tmpDir(), files);
+  // Count Worker constructions (load.js calls worker_threads.Worker at run time) to prove the worker path ran.
+  const script = `
+    const wt = require('worker_threads');
+    const Real = wt.Worker;
+    let started = 0;
+    wt.Worker = class extends Real { constructor(...a) { super(...a); started++; } };
+    const d = require(${JSON.stringify(path.join(root, 'lib', 'dist', 'data'))});
+    (async () => {
+      const a = await d.loadDataset(process.argv[1], { cache: false, workers: 2 });
+      const withWorkers = started;
+      const b = await d.loadDataset(process.argv[1], { cache: false, workers: 0 });
+      console.log(JSON.stringify({ withWorkers, without: started - withWorkers, size: a.size, bad: a.bad.map((x) => x.file), same: Buffer.from(a.pixels).equals(Buffer.from(b.pixels)),
+        files: a.files.join() === b.files.join(), first: Array.from(a.pixels.subarray(0, 4)) }));
+    })();`;
+  const r = spawnSync(process.execPath, ['-e', script, dir], { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  const out = JSON.parse(r.stdout);
+  expect(out).toEqual({ withWorkers: 2, without: 0, size: 2100, bad: ['train/angry/broken.png'], same: true, files: true, first: Array.from(pattern(0).subarray(0, 4)) });
 });

@@ -1,5 +1,5 @@
 /** `fer data <path> [--json]`: detected format, counts per split and class, audit findings. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { auditDataset, formatSummary, loadDataset, LoadOptions, sampleDataPath, summarizeDataset } from '../data';
 
@@ -17,6 +17,11 @@ function positiveInt(value: string): number {
   const v = Number(value);
   if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`"${value}" is not a whole number >= 0.`);
   return v;
+}
+
+function classCount(value: string): 7 | 8 {
+  if (value !== '7' && value !== '8') throw new InvalidArgumentError(`"${value}" must be 7 or 8.`);
+  return Number(value) as 7 | 8;
 }
 
 /** A progress bar on stderr (never stdout, so --json output stays one clean object); silent when not a terminal. */
@@ -63,11 +68,11 @@ export function register(program: Command): void {
   program
     .command('data')
     .description('summarise a dataset: detected format, images per split and class, audit (duplicates, blank, unreadable)')
-    .argument('[path]', 'Kaggle FER2013 .zip or folder, fer2013.csv, or FER+ folders/.zip', sampleDataPath())
+    .addArgument(new Argument('[path]', 'Kaggle FER2013 .zip or folder, fer2013.csv, or FER+ folders/.zip').default(sampleDataPath(), 'data/sample (the shipped subset)'))
     .option('--json', 'print exactly one JSON object {format, splits, audit} on stdout')
     .addOption(new Option('--format <format>', 'skip detection').choices(['kaggle', 'fer2013-csv', 'ferplus']))
     .addOption(new Option('--ferplus-labels <mode>', 'FER+ labels: majority vote or soft vote distributions').choices(['majority', 'soft']).default('majority'))
-    .addOption(new Option('--classes <n>', 'FER+ classes: 7 (contempt dropped) or 8').choices(['7', '8']).default(7).argParser((v) => Number(v) as 7 | 8))
+    .addOption(new Option('--classes <n>', 'FER+ classes: 7 (contempt dropped) or 8').choices(['7', '8']).default(7).argParser(classCount))
     .addOption(new Option('--wrong-size <policy>', 'an image that is not 48x48: resize it (warn) or skip it').choices(['resize', 'skip']).default('resize'))
     .option('--blank-threshold <n>', 'an image with max-min pixel value below n counts as blank', positiveInt, 8)
     .option('--no-cache', 'read the source again instead of the dataset cache')

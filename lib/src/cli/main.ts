@@ -13,6 +13,7 @@ const SUBCOMMANDS: Array<() => Register> = [
   () => require('./predict').register,
   () => require('./webcam').register,
   () => require('./serve').register,
+  () => require('./demo').register,
 ];
 
 export async function main(argv: string[]): Promise<void> {

@@ -36,6 +36,7 @@ interface TrainFlags {
   dropout?: number;
   valFraction?: number;
   earlyStopping?: number;
+  workers?: number;
 }
 
 function number(value: string): number {
@@ -71,6 +72,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     dropout: f.dropout,
     valFraction: f.valFraction,
     earlyStopping: f.earlyStopping,
+    workers: f.workers,
   };
   if (f.schedule !== undefined) input.schedule = f.schedule as ScheduleName;
   if (f.augment !== undefined) input.augment = f.augment as AugmentPreset;
@@ -146,5 +148,6 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)
+    .option('--workers <n>', 'data-parallel training over n worker threads (2 uses both cores with wasm)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

@@ -31,7 +31,7 @@ export interface BlazeFaceOptions {
   minSize?: number;
   /**
    * Extra pass over overlapping tiles (side: twice the model input) to find small faces in big frames.
-   * 'auto' (default): when the long side exceeds 3x the model input (768 px for 'back'); 'off'; 'on'.
+   * 'auto' (default): with the 'back' model when the long side exceeds 768 px (3x its input); 'off'; 'on'.
    */
   tiling?: 'auto' | 'on' | 'off';
   /** onnxruntime intra-op threads, default 1 (the machine's other core is left to decoding and classification). */
@@ -108,7 +108,8 @@ class BlazeFaceDetector implements FaceDetector {
 
   private useTiles(image: RgbImage): boolean {
     const t = this.settings.tiling;
-    return t === 'on' || (t === 'auto' && Math.max(image.width, image.height) > 3 * this.size);
+    // 'auto' tiles only with the long-range model: the front model is for near faces, where tiles would only add cost.
+    return t === 'on' || (t === 'auto' && this.settings.model === 'back' && Math.max(image.width, image.height) > 3 * this.size);
   }
 
   async detect(image: RgbImage): Promise<Face[]> {
