@@ -51,7 +51,7 @@ interface Case {
 async function convGrads(c: Case): Promise<[Float32Array, Float32Array]> {
   const [n, h, w, ci] = c.x;
   const wShape: [number, number, number, number] = [c.k, c.k, ci, c.co];
-  return tf.tidy(() => {
+  return tf.tidy((): [Float32Array, Float32Array] => {
     const x = tf.tensor4d(rand(n * h * w * ci, 1), c.x);
     const filt = tf.tensor4d(rand(c.k * c.k * ci * c.co, 2), wShape);
     const outShape = tf.conv2d(x, filt, c.s, c.pad).shape;
@@ -93,6 +93,65 @@ describe('conv2d gradients on wasm match the cpu backend', () => {
     expect(maxAbsDiff(ww, cw)).toBeLessThanOrEqual(1e-4 * Math.max(1, maxAbs(cw)));
     // The gradients are not trivially zero (so the comparison means something).
     expect(maxAbs(cw)).toBeGreaterThan(1e-3);
+  });
+});
+
+
+describe('depthwise conv gradients on wasm match the cpu backend', () => {
+  const cases: Array<{ x: [number, number, number, number]; k: number; m: number; s: number; pad: 'same' | 'valid' }> = [];
+  for (const k of [3, 5]) {
+    for (const s of [1, 2]) {
+      for (const pad of ['same', 'valid'] as const) cases.push({ x: [2, 9, 8, 5], k, m: 1, s, pad });
+    }
+  }
+  cases.push({ x: [3, 7, 7, 4], k: 3, m: 2, s: 1, pad: 'same' });
+  cases.push({ x: [2, 8, 8, 3], k: 3, m: 3, s: 2, pad: 'valid' });
+
+  it.each(cases.map((c) => [JSON.stringify(c), c] as const))('%s', async (_name, c) => {
+    const [n, h, w, ch] = c.x;
+    const grads = async (): Promise<[Float32Array, Float32Array]> =>
+      tf.tidy((): [Float32Array, Float32Array] => {
+        const x = tf.tensor4d(rand(n * h * w * ch, 21), c.x);
+        const f = tf.tensor4d(rand(c.k * c.k * ch * c.m, 22), [c.k, c.k, ch, c.m]);
+        const outShape = tf.depthwiseConv2d(x, f, c.s, c.pad).shape;
+        const r = tf.tensor(rand(outShape.reduce((p, d) => p * d, 1), 23), outShape);
+        const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.sum(tf.mul(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad), r)),
+        )([x, f]);
+        return [dx.dataSync() as Float32Array, df.dataSync() as Float32Array];
+      });
+    const [cx, cf] = await onBackend('cpu', grads);
+    const [wx, wf] = await onBackend('wasm', grads);
+    expect(maxAbsDiff(wx, cx)).toBeLessThanOrEqual(1e-4 * Math.max(1, maxAbs(cx)));
+    expect(maxAbsDiff(wf, cf)).toBeLessThanOrEqual(1e-4 * Math.max(1, maxAbs(cf)));
+    expect(maxAbs(cf)).toBeGreaterThan(1e-3);
+  });
+});
+
+
+describe('max-pool gradient on wasm matches the cpu backend', () => {
+  const cases: Array<[number, number, 'same' | 'valid', boolean]> = [
+    [2, 2, 'valid', false],
+    [2, 2, 'same', true],
+    [3, 2, 'same', false],
+    [3, 2, 'same', true],
+    [3, 1, 'same', false],
+    [3, 2, 'valid', false],
+  ];
+  it.each(cases)('pool %i stride %i %s (ties from ReLU: %s)', async (k, s, pad, relu) => {
+    const grad = async (): Promise<Float32Array> =>
+      tf.tidy(() => {
+        let x: tf.Tensor4D = tf.tensor4d(rand(2 * 9 * 11 * 5, 31), [2, 9, 11, 5]);
+        if (relu) x = tf.relu(x);
+        const outShape = tf.maxPool(x, k, s, pad).shape;
+        const r = tf.tensor(rand(outShape.reduce((p, d) => p * d, 1), 32), outShape);
+        const g = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, k, s, pad), r)))(x);
+        return g.dataSync() as Float32Array;
+      });
+    const c = await onBackend('cpu', grad);
+    const w = await onBackend('wasm', grad);
+    expect(maxAbsDiff(w, c)).toBeLessThan(1e-6);
+    expect(maxAbs(c)).toBeGreaterThan(1e-3);
   });
 });
 
@@ -205,7 +264,7 @@ describe('registration and memory', () => {
       const loss = opt.minimize(() => {
         const h = tf.relu(tf.conv2d(x, w1, 2, 'same'));
         const { mean, variance } = tf.moments(h, [0, 1, 2]);
-        const bn = tf.batchNorm(h, mean, variance, tf.zeros([8]), tf.ones([8]));
+        const bn = tf.batchNorm(h, mean, variance, tf.zeros([8]), tf.ones([8])) as tf.Tensor4D;
         return tf.mean(tf.square(tf.conv2d(bn, w2, 1, 'same')));
       }, true);
       const v = loss!.dataSync()[0];

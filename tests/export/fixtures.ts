@@ -88,3 +88,30 @@ export function randomPixels(n: number, seed = 7): Uint8Array {
   }
   return out;
 }
+
+/** The rarer layers: ZeroPadding2D, Concatenate, Multiply, Add of three, Maximum, Minimum, Average, LeakyReLU, ReLU with
+ * maxValue, ELU layer, Softmax over channels, activations (tanh, swish, hardSigmoid, softplus, softsign, selu),
+ * GlobalMaxPooling2D, Dense on the pooled vector. */
+export function mergeModel(): tf.LayersModel {
+  const st = (l: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) => l.apply(x) as tf.SymbolicTensor;
+  const input = tf.input({ shape: [48, 48, 1] });
+  let x = st(tf.layers.zeroPadding2d({ padding: [[1, 2], [3, 0]] }), input); // 51 x 51
+  x = st(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same' }), x); // 26
+  const a = st(tf.layers.leakyReLU({ alpha: 0.1 }), x);
+  const b = st(tf.layers.reLU({ maxValue: 0.5 }), x);
+  const c = st(tf.layers.activation({ activation: 'tanh' }), x);
+  const d = st(tf.layers.activation({ activation: 'swish' }), x);
+  const e = st(tf.layers.activation({ activation: 'hardSigmoid' }), x);
+  const f = st(tf.layers.elu({}), x);
+  let y = st(tf.layers.concatenate(), [st(tf.layers.multiply(), [a, b]), st(tf.layers.add(), [c, d, b]),
+    st(tf.layers.maximum(), [a, e, f]), st(tf.layers.minimum(), [b, c]), st(tf.layers.average(), [d, e])]); // 30 ch
+  y = st(tf.layers.conv2d({ filters: 8, kernelSize: 1, activation: 'softplus' }), y);
+  y = st(tf.layers.conv2d({ filters: 8, kernelSize: 3, dilationRate: 2, padding: 'same', activation: 'softsign' }), y);
+  y = st(tf.layers.softmax({ axis: -1 }), y);
+  y = st(tf.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'selu' }), y);
+  y = st(tf.layers.globalMaxPooling2d({}), y);
+  const out = st(tf.layers.dense({ units: 7, activation: 'softmax' }), y);
+  const model = tf.model({ inputs: input, outputs: out, name: 'merge' });
+  randomizeWeights(model, 13);
+  return model;
+}

@@ -10,7 +10,7 @@ import {
 } from '../../lib/src/export';
 import { createModel, listModels } from '../../lib/src/models';
 import { PREPROCESS, normalizePixels, pixelsToTensor } from '../../lib/src/transforms/preprocess';
-import { kitchenSinkModel, logitsModel, randomizeWeights, sequentialModel } from './fixtures';
+import { kitchenSinkModel, logitsModel, mergeModel, randomizeWeights, sequentialModel } from './fixtures';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -46,6 +46,7 @@ describe('ONNX export parity with TF.js (max abs diff of probabilities < 1e-4)',
     ['every layer kind (functional)', kitchenSinkModel, false],
     ['sequential, Dense+BN, Softmax layer', sequentialModel, false],
     ['logits model (softmax appended)', logitsModel, true],
+    ['padding, merges and the rarer activations', mergeModel, false],
   ];
   for (const [label, make, logits] of fixtures) {
     for (const fold of [true, false]) {

@@ -45,7 +45,7 @@ describe('blazeface on the demo photos', () => {
   });
 
   test('group image: every pasted face found once, none extra, small ones too', async () => {
-    const layout = JSON.parse(fs.readFileSync(path.join(DEMO_DIR, 'group.json'), 'utf8')) as {
+    const layout = JSON.parse(fs.readFileSync(path.join(DEMO_DIR, '..', 'group.json'), 'utf8')) as {
       photos: { size: number; left: number; top: number }[];
     };
     const faces = await detector.detect(await loadImage(GROUP_PHOTO));

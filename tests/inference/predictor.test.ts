@@ -91,6 +91,21 @@ describe('loadPredictor', () => {
     expect(a.subarray(0, 7).reduce((s, v) => s + v, 0)).toBeCloseTo(1, 5);
   });
 
+  test('softmax followed by dropout is not softmaxed twice by either engine', async () => {
+    const model = tf.sequential();
+    model.add(tf.layers.conv2d({ inputShape: [48, 48, 1], filters: 3, kernelSize: 5, strides: 4 }));
+    model.add(tf.layers.flatten());
+    model.add(tf.layers.dense({ units: 7, activation: 'softmax' }));
+    model.add(tf.layers.dropout({ rate: 0.3 }));
+    const expected = tf.tidy(() => (model.predict(tf.tensor4d(Float32Array.from(pixels, (v) => v / 255),
+      [6, 48, 48, 1])) as tf.Tensor).dataSync() as Float32Array);
+    const dir = path.join(tmp, 'softmax-dropout');
+    await saveModelDir(model, dir, defaultMeta('sd', model));
+    model.dispose();
+    expect(maxAbsDiff(await probs(await loadPredictor(dir, { engine: 'tfjs' }), pixels), expected)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(await probs(await loadPredictor(dir), pixels), expected)).toBeLessThan(1e-4);
+  });
+
   test('vgg-compact checkpoint: onnx and tfjs engines agree', async () => {
     const model = createModel('vgg-compact');
     randomizeWeights(model, 8);

@@ -1,14 +1,24 @@
 /**
- * Gradient kernels the published wasm backend lacks (Conv2DBackpropFilter) or runs slowly (Conv2DBackpropInput,
- * a naive C loop), written as ordinary conv2d calls that the backend runs through XNNPACK.
+ * Training kernels for the published wasm backend (@tensorflow/tfjs-backend-wasm 4.22), registered for 'wasm' only
+ * (plus one backend-independent gradient). It lacks Conv2DBackpropFilter and the depthwise backprops, and several of
+ * its kernels are naive loops that dominated a training step (see lib/src/models/README.md, "Speed log"):
  *
- * Both kernels call the wasm backend's own kernel functions (Conv2D, Transpose, PadV2, Slice, Reverse, Reshape)
- * directly on TensorInfos, the way the backend's kernels compose each other, and free every intermediate.
+ * - Conv2DBackpropFilter: conv of x^T [CI,H,W,N] with dy^T [OH,OW,N,CO] as the filter (dilation = stride).
+ * - Conv2DBackpropInput: stride-1 conv of the padded dy with the flipped, transposed filter; for strided convs and
+ *   few input channels one GEMM (dy x w^T) plus col2im instead (no multiplications by inserted zeros).
+ * - DepthwiseConv2dNativeBackpropFilter/Input (SeparableConv2D): JS loop / depthwise conv of the flipped filter.
+ * - MaxPoolGrad: JS loop (first maximum per window, as the cpu backend).
+ * - Sum/Mean over [0,1,2] or [1,2] of NHWC: one AvgPool pass instead of transpose + reduce.
+ * - Identity/Cast-to-same-dtype: share the buffer (reference counted, as the cpu backend does) instead of copying.
+ * - FusedBatchNorm gradient (all backends): 2 per-channel reductions and no Tile.
+ *
+ * The kernels compose the backend's own kernel functions (Conv2D, PadV2, Slice, Reshape, BatchMatMul, AvgPool...)
+ * on TensorInfos, as the backend's kernels do, and free every intermediate; a few layout moves run as JS loops
+ * directly on the wasm heap, where they beat the backend's generic transpose by 5-10x.
  *
  * Notation (NHWC): x [N,H,W,CI], filter [KH,KW,CI,CO], dy [N,OH,OW,CO], stride s, padding top/left pt/pl.
  *   y[n,oy,ox,co] = sum_{kh,kw,ci} xpad[n, oy*s+kh, ox*s+kw, ci] * w[kh,kw,ci,co]
- * - filter gradient: dw[kh,kw,ci,co] = sum_{n,oy,ox} xpad[n, kh+oy*s, kw+ox*s, ci] * dy[n,oy,ox,co]: a conv of
- *   x^T [CI,H,W,N] (batch <-> channels) with dy^T [OH,OW,N,CO] as the filter, dilation s, output [CI,KH,KW,CO].
+ * - filter gradient: dw[kh,kw,ci,co] = sum_{n,oy,ox} xpad[n, kh+oy*s, kw+ox*s, ci] * dy[n,oy,ox,co].
  * - input gradient: dx = stride-1 conv of dy zero-dilated by s and padded by KH-1-pt (top) / KW-1-pl (left), with
  *   the filter flipped in space and transposed to [KH,KW,CO,CI].
  */
@@ -439,6 +449,200 @@ function castKernel(stock: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+
+interface DepthwiseBackpropAttrs {
+  strides: number | [number, number];
+  dilations?: number | [number, number];
+  pad: Pad;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape?: [number, number, number, number];
+  inputShape?: [number, number, number, number];
+}
+
+function checkDepthwise(kernel: string, attrs: DepthwiseBackpropAttrs): [number, number] {
+  const d = pair(attrs.dilations ?? 1);
+  if (d[0] !== 1 || d[1] !== 1) throw new Error(`${kernel} on wasm: dilations other than 1 are not supported`);
+  return pair(attrs.strides);
+}
+
+/**
+ * Depthwise filter gradient, dw[kh,kw,c,q] = sum_{n,oy,ox} xpad[n, oy*s+kh, ox*s+kw, c] * dy[n,oy,ox,c*m+q], as a
+ * JS loop on the wasm heap (channels innermost, so both reads are sequential). Depthwise layers are cheap: this
+ * is a few tens of million multiply-adds per step for a mini-Xception.
+ */
+export function depthwiseBackpropFilterWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: Attrs;
+}): TensorInfo {
+  const backend = args.backend as WasmBackendLike & WasmHeap;
+  const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
+  const attrs = args.attrs as unknown as DepthwiseBackpropAttrs;
+  const [sh, sw] = checkDepthwise('DepthwiseConv2dNativeBackpropFilter', attrs);
+  const filterShape = attrs.filterShape!;
+  const [kh, kw, c, m] = filterShape;
+  const xShape = x.shape as [number, number, number, number];
+  const [n, h, w] = xShape;
+  const [, oh, ow, cm] = dy.shape;
+  const info = tf.backend_util.computeConv2DInfo(xShape, filterShape, [sh, sw], 1, attrs.pad, attrs.dimRoundingMode, true);
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const acc = new Float64Array(kh * kw * cm);
+  const xs = backend.typedArrayFromHeap(x);
+  const ds = backend.typedArrayFromHeap(dy);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const d0 = ((b * oh + oy) * ow + ox) * cm;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh + ky - pt;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw + kx - pl;
+            if (ix < 0 || ix >= w) continue;
+            const x0 = ((b * h + iy) * w + ix) * c;
+            const a0 = (ky * kw + kx) * cm;
+            if (m === 1) {
+              for (let k = 0; k < c; k++) acc[a0 + k] += xs[x0 + k] * ds[d0 + k];
+            } else {
+              for (let k = 0; k < cm; k++) acc[a0 + k] += xs[x0 + ((k / m) | 0)] * ds[d0 + k];
+            }
+          }
+        }
+      }
+    }
+  }
+  return backend.makeOutput([kh, kw, c, m], 'float32', undefined, Float32Array.from(acc));
+}
+
+/**
+ * Depthwise input gradient. Channel multiplier 1 (SeparableConv2D's default): a depthwise conv (XNNPACK) of the
+ * zero-dilated, padded dy with the spatially flipped filter. Other multipliers: a JS scatter loop.
+ */
+export function depthwiseBackpropInputWasm(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: object;
+  attrs?: Attrs;
+}): TensorInfo {
+  const backend = args.backend as WasmBackendLike & WasmHeap;
+  const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
+  const attrs = args.attrs as unknown as DepthwiseBackpropAttrs;
+  const [sh, sw] = checkDepthwise('DepthwiseConv2dNativeBackpropInput', attrs);
+  const inShape = attrs.inputShape!;
+  const [n, h, w, c] = inShape;
+  const filterShape = filter.shape as [number, number, number, number];
+  const [kh, kw, , m] = filterShape;
+  const info = tf.backend_util.computeConv2DInfo(inShape, filterShape, [sh, sw], 1, attrs.pad, attrs.dimRoundingMode, true);
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const [, oh, ow, cm] = dy.shape;
+  if (m === 1) {
+    const dyd = zeroDilate(backend, dy, sh, sw);
+    const top = kh - 1 - pt;
+    const left = kw - 1 - pl;
+    const bottom = h + kh - 1 - top - ((oh - 1) * sh + 1);
+    const right = w + kw - 1 - left - ((ow - 1) * sw + 1);
+    const dyp = padOrCrop(backend, dyd, [top, bottom, left, right]);
+    if (dyp !== dyd && dyd !== dy) free(backend, dyd);
+    const flipped = run(backend, 'Reverse', { x: filter }, { dims: [0, 1] });
+    const dx = run(backend, 'DepthwiseConv2dNative', { x: dyp, filter: flipped }, {
+      strides: [1, 1],
+      pad: 'valid',
+      dilations: [1, 1],
+      dimRoundingMode: undefined as unknown as string,
+    });
+    free(backend, flipped);
+    if (dyp !== dy) free(backend, dyp);
+    return dx;
+  }
+  const dx = backend.makeOutput([n, h, w, c], 'float32');
+  const ws = backend.typedArrayFromHeap(filter);
+  const ds = backend.typedArrayFromHeap(dy);
+  const out = backend.typedArrayFromHeap(dx);
+  out.fill(0);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        const d0 = ((b * oh + oy) * ow + ox) * cm;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = oy * sh + ky - pt;
+          if (iy < 0 || iy >= h) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ox * sw + kx - pl;
+            if (ix < 0 || ix >= w) continue;
+            const x0 = ((b * h + iy) * w + ix) * c;
+            const w0 = (ky * kw + kx) * cm;
+            for (let k = 0; k < cm; k++) out[x0 + ((k / m) | 0)] += ds[d0 + k] * ws[w0 + k];
+          }
+        }
+      }
+    }
+  }
+  return dx;
+}
+
+/**
+ * MaxPoolGrad in JS on the wasm heap: per output pixel, the first maximum of each channel's window (row-major, as the
+ * cpu backend picks it) receives dy. Channels innermost, so reads are sequential. The stock wasm kernel took ~8x the
+ * forward max-pool here.
+ */
+export function maxPoolGradWasm(args: { inputs: tf.NamedTensorInfoMap; backend: object; attrs?: Attrs }): TensorInfo {
+  const backend = args.backend as WasmBackendLike & WasmHeap;
+  const { dy, input } = args.inputs as { dy: TensorInfo; input: TensorInfo };
+  const attrs = args.attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'same' | 'valid' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
+  const pt = info.padInfo.top;
+  const pl = info.padInfo.left;
+  const dx = backend.makeOutput(input.shape, 'float32');
+  const xs = backend.typedArrayFromHeap(input);
+  const ds = backend.typedArrayFromHeap(dy);
+  const out = backend.typedArrayFromHeap(dx);
+  out.fill(0);
+  const best = new Float32Array(c);
+  const at = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let oy = 0; oy < oh; oy++) {
+      const y0 = Math.max(0, oy * sh - pt);
+      const y1 = Math.min(h, oy * sh - pt + fh);
+      for (let ox = 0; ox < ow; ox++) {
+        const x0 = Math.max(0, ox * sw - pl);
+        const x1 = Math.min(w, ox * sw - pl + fw);
+        best.fill(-Infinity);
+        at.fill(-1);
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) {
+            const base = ((b * h + y) * w + x) * c;
+            for (let k = 0; k < c; k++) {
+              const v = xs[base + k];
+              if (v > best[k]) {
+                best[k] = v;
+                at[k] = base + k;
+              }
+            }
+          }
+        }
+        const d0 = ((b * oh + oy) * ow + ox) * c;
+        for (let k = 0; k < c; k++) if (at[k] >= 0) out[at[k]] += ds[d0 + k];
+      }
+    }
+  }
+  return dx;
+}
+
 let registered = false;
 
 /**
@@ -463,6 +667,24 @@ export function registerWasmTrainingKernels(): void {
     kernelName: 'Conv2DBackpropInput',
     backendName: BACKEND,
     kernelFunc: conv2DBackpropInputWasm as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backendName: BACKEND,
+    kernelFunc: depthwiseBackpropFilterWasm as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backendName: BACKEND,
+    kernelFunc: depthwiseBackpropInputWasm as unknown as tf.KernelFunc,
+  });
+  const stockMaxPoolGrad = tf.getKernel('MaxPoolGrad', BACKEND);
+  replace({
+    ...stockMaxPoolGrad,
+    kernelFunc: (args) =>
+      (args.inputs.input as TensorInfo).dtype === 'float32'
+        ? maxPoolGradWasm(args as Parameters<typeof maxPoolGradWasm>[0])
+        : stockMaxPoolGrad.kernelFunc(args),
   });
   for (const [name, kind] of [['Sum', 'sum'], ['Mean', 'mean']] as const) {
     const stock = tf.getKernel(name, BACKEND);

@@ -78,7 +78,10 @@ export function samePads(inSize: [number, number], kernel: [number, number], str
 
 /** Whether the model's output already passes through a softmax. */
 export function endsWithSoftmax(model: tf.LayersModel): boolean {
-  const layer = model.outputs[0].sourceLayer;
+  let t = model.outputs[0];
+  // Dropout and friends are identities at inference: look through them.
+  while (IDENTITY_LAYERS.has(t.sourceLayer.getClassName()) && t.inputs.length === 1) t = t.inputs[0];
+  const layer = t.sourceLayer;
   const cls = layer.getClassName();
   if (cls === 'Softmax') return true;
   const cfg = layer.getConfig() as LayerConfig;
@@ -161,7 +164,7 @@ class Converter {
     return new FerError(
       `Cannot export layer "${layer.name}" (${layer.getClassName()}) to ONNX: ${why}. ` +
         'Supported: Conv2D, DepthwiseConv2D, SeparableConv2D, BatchNormalization, Dense, Flatten, pooling, ' +
-        'activations, Add/Multiply/Subtract/Maximum/Minimum/Average/Concatenate, ZeroPadding2D, Dropout.',
+        'activations, Add/Multiply/Maximum/Minimum/Average/Concatenate, ZeroPadding2D, Dropout.',
     );
   }
 
@@ -265,12 +268,11 @@ class Converter {
       }
       case 'Add':
       case 'Multiply':
-      case 'Subtract':
       case 'Maximum':
       case 'Minimum':
       case 'Average': {
-        const op = { Add: 'Sum', Multiply: 'Mul', Subtract: 'Sub', Maximum: 'Max', Minimum: 'Min', Average: 'Mean' }[cls];
-        if ((op === 'Mul' || op === 'Sub') && inputs.length !== 2) {
+        const op = { Add: 'Sum', Multiply: 'Mul', Maximum: 'Max', Minimum: 'Min', Average: 'Mean' }[cls];
+        if (op === 'Mul' && inputs.length !== 2) {
           let acc = inputs[0].name;
           for (let i = 1; i < inputs.length; i++) acc = this.b.node(op, [acc, inputs[i].name], {}, layer.name);
           return { name: acc, rank: x.rank };

@@ -54,8 +54,9 @@ export class GraphBuilder {
   }
 
   unique(base: string): string {
-    let name = base.replace(/[^A-Za-z0-9_./:-]/g, '_');
-    while (this.used.has(name)) name = `${base}_${++this.counter}`;
+    const clean = base.replace(/[^A-Za-z0-9_./:-]/g, '_');
+    let name = clean;
+    while (this.used.has(name)) name = `${clean}_${++this.counter}`;
     this.used.add(name);
     return name;
   }

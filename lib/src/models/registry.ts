@@ -4,6 +4,7 @@ import { FerError } from '../errors';
 import { ModelOptions, resolveModelOptions, ResolvedModelOptions } from './options';
 import { buildResnet } from './resnet';
 import { buildVgg } from './vgg';
+import { buildMiniXception } from './xception';
 
 export interface ModelInfo {
   name: string;
@@ -48,6 +49,20 @@ const ENTRIES: readonly Entry[] = [
     params: 11_313_991,
     flops: 188_952_064,
     build: (o) => buildResnet([2, 2, 2, 2], [64, 128, 256, 512], 'resnet18', o),
+  },
+  {
+    name: 'mini-xception',
+    description: 'mini-Xception: 2 convs (8 ch) + 4 residual modules of two 3x3 separable convs (16-32-64-128), GAP',
+    params: 51_255,
+    flops: 12_521_728,
+    build: (o) => buildMiniXception([16, 32, 64, 128], 'mini-xception', o),
+  },
+  {
+    name: 'mini-xception-wide',
+    description: 'mini-Xception at 4x width (32 stem, 64-128-256-512 modules)',
+    params: 734_151,
+    flops: 173_949_952,
+    build: (o) => buildMiniXception([64, 128, 256, 512], 'mini-xception-wide', o),
   },
 ];
 

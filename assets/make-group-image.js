@@ -2,15 +2,15 @@
 /**
  * Rebuilds assets/demo/group.jpg: five Face Research Lab London Set photos (CC BY 4.0) pasted at different sizes
  * into a 1280x720 frame, some small, to test multi-face and small-face detection. Needs the faces-london folder:
- *   node assets/demo/make-group-image.js [/path/to/faces-london]
- * The layout is printed as JSON (also kept in assets/demo/group.json for the tests).
+ *   node assets/make-group-image.js [/path/to/faces-london]
+ * The layout is printed as JSON (also kept in assets/group.json for the tests).
  */
 const fs = require('fs');
 const path = require('path');
 const sharp = require('sharp');
 
-const src = process.argv[2] || path.join(__dirname, '..', '..', '..', 'shared', 'data', 'faces-london');
-const out = __dirname;
+const src = process.argv[2] || path.join(__dirname, '..', '..', 'shared', 'data', 'faces-london');
+const out = path.join(__dirname, 'demo');
 const LAYOUT = [
   { photo: 'happy/029.jpg', size: 340, left: 40, top: 330 },
   { photo: 'neutral/099.jpg', size: 250, left: 420, top: 60 },
@@ -27,6 +27,6 @@ const LAYOUT = [
     .jpeg({ quality: 88 })
     .toFile(path.join(out, 'group.jpg'));
   const layout = { width: 1280, height: 720, photos: LAYOUT };
-  fs.writeFileSync(path.join(out, 'group.json'), JSON.stringify(layout, null, 2) + '\n');
+  fs.writeFileSync(path.join(__dirname, 'group.json'), JSON.stringify(layout, null, 2) + '\n');
   console.log(JSON.stringify(layout));
 })();
