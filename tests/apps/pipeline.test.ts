@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import { parse } from 'csv-parse/sync';
 import { EMOTIONS } from '../../lib/src/emotions';
 import { drawAnnotations, emotionColor, layoutAnnotations, overlaySvg } from '../../lib/src/apps/annotate';

@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import * as fs from 'fs';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';

@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';

@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';

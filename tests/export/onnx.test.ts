@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';

@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import {

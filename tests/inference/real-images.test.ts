@@ -1,4 +1,3 @@
-/** @jest-environment ./tests/inference/ort-environment.js */
 /** Parity on real faces: the shipped FER2013 subset (data/sample) through both engines, for each architecture. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';

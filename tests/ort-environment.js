@@ -1,8 +1,7 @@
 /**
  * Jest environment for tests that run onnxruntime-node. Jest gives each test file its own realm, so typed arrays made
  * by the native binding (outer realm) fail onnxruntime-common's `instanceof Float32Array` checks. Sharing the outer
- * realm's typed-array constructors fixes that. Use with a docblock at the top of a test file:
- *   /** @jest-environment ./tests/inference/ort-environment.js *\/
+ * realm's typed-array constructors fixes that. jest.config.js makes it the environment of every test file.
  */
 const { TestEnvironment } = require('jest-environment-node');
 
