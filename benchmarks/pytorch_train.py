@@ -63,6 +63,35 @@ def resnet18(stem="imagenet", in_ch=1, classes=7, dropout=0.5):
     return nn.Sequential(*layers)
 
 
+class SepConv(nn.Sequential):
+    """Keras SeparableConv2D: depthwise 3x3 (groups = channels) then pointwise 1x1, no bias."""
+
+    def __init__(self, cin, cout):
+        super().__init__(nn.Conv2d(cin, cin, 3, 1, 1, groups=cin, bias=False), nn.Conv2d(cin, cout, 1, bias=False))
+
+
+class XceptionModule(nn.Module):
+    def __init__(self, cin, cout):
+        super().__init__()
+        self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, 2, bias=False), nn.BatchNorm2d(cout, **BN))
+        self.body = nn.Sequential(SepConv(cin, cout), nn.BatchNorm2d(cout, **BN), nn.ReLU(inplace=True),
+                                  SepConv(cout, cout), nn.BatchNorm2d(cout, **BN), nn.MaxPool2d(3, 2, 1))
+
+    def forward(self, x):
+        return self.body(x) + self.shortcut(x)
+
+
+def mini_xception(widths, in_ch=1, classes=7, dropout=0.5):
+    stem = widths[0] // 2
+    layers = conv_bn_relu(in_ch, stem) + conv_bn_relu(stem, stem)
+    c = stem
+    for w in widths:
+        layers.append(XceptionModule(c, w))
+        c = w
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(dropout), nn.Linear(c, classes)]
+    return nn.Sequential(*layers)
+
+
 def build(spec):
     name, _, stem = spec.partition(":")
     if name == "vgg-compact":
@@ -73,7 +102,11 @@ def build(spec):
         return vgg([48, 96, 192, 384])
     if name == "resnet18":
         return resnet18(stem or "imagenet")
-    raise SystemExit(f"unknown model {spec}")
+    if name == "mini-xception":
+        return mini_xception([16, 32, 64, 128])
+    if name == "mini-xception-wide":
+        return mini_xception([64, 128, 256, 512])
+    raise ValueError(f"unknown model {spec}")
 
 
 def measure(spec, batch, steps, warmup):
@@ -115,12 +148,20 @@ def main():
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    out = {m: measure(m, a.batch, a.steps, a.warmup) for m in a.models.split(",")}
+    out = {}
+    for m in a.models.split(","):
+        try:
+            out[m] = measure(m, a.batch, a.steps, a.warmup)
+        except (ValueError, RuntimeError) as err:  # unknown model, out of memory: report, go on with the others
+            out[m] = {"error": str(err).splitlines()[0]}
     if a.json:
         print(json.dumps(out))
     else:
         print(f"PyTorch {torch.__version__}, {a.threads} threads, batch {a.batch}")
         for m, r in out.items():
+            if "error" in r:
+                print(f"{m:16s} error: {r['error']}")
+                continue
             print(f"{m:16s} {r['imgPerSec']:8.1f} img/s {r['msPerStep']:8.0f} ms/step "
                   f"{r['imgPerCpuSec']:8.1f} img/cpu-s  {r['params']} params")
 

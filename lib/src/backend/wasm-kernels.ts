@@ -222,16 +222,15 @@ export function conv2DBackpropFilterWasm(args: {
   if (xp !== xt) free(backend, xt);
   const dyt = transposeOuter(backend, dy, n, oh * ow, [oh, ow, n, co]); // [OH,OW,N,CO]
   const out = conv(backend, xp, dyt, [sh, sw]); // [CI,KH,KW,CO]
+  free(backend, xp, dyt);
   if (out.shape[1] !== kh || out.shape[2] !== kw || out.shape[3] !== co) {
     free(backend, out);
     throw new Error(`Conv2DBackpropFilter (wasm): got [${out.shape}], expected [${ci},${kh},${kw},${co}]`);
   }
-  free(backend, xp, dyt);
   const dw = transposeOuter(backend, out, ci, kh * kw, [kh, kw, ci, co]); // [KH,KW,CI,CO]
   free(backend, out);
   return dw;
 }
-
 
 /** Largest im2col-sized intermediate (floats) the GEMM + col2im path may allocate: 64 MB. */
 const COL_LIMIT = 16 * 1024 * 1024;

@@ -3,5 +3,10 @@ export { loadPredictor, defaultModelPath, resolveModelSource } from './predictor
 export type { ModelSource } from './predictor';
 export { createOnnxPredictor, loadOnnxPredictor } from './onnx';
 export { createTfjsPredictor, loadTfjsPredictor } from './tfjs';
+export {
+  loadPeerPredictor, loadHumanEmotionPredictor, loadFaceApiExpressionPredictor, parsePeerSpec, peerColumnOrder, peerDir,
+  PEERS, PEER_NAMES, PEER_PREFIX,
+} from './peers';
+export type { PeerInfo, PeerName } from './peers';
 export type { Engine, Predictor, PredictorOptions } from './types';
 export { DEFAULT_PREDICTOR_OPTIONS } from './types';

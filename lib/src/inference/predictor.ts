@@ -6,6 +6,7 @@
  *   model.json file                  -> its folder
  *   a folder holding model.onnx      -> that file for engine 'onnx' (the shipped default model ships both)
  *   nothing                          -> defaultModelPath()
+ *   peer:human | peer:face-api       -> a peer model from assets/peers (see peers.ts; always TF.js)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,6 +16,7 @@ import { exportOnnx } from '../export/onnx';
 import { projectPath } from '../util/fs';
 import { loadModelDir } from '../util/model-io';
 import { createOnnxPredictor, loadOnnxPredictor } from './onnx';
+import { loadPeerPredictor, parsePeerSpec } from './peers';
 import { loadTfjsPredictor } from './tfjs';
 import { Engine, Predictor, PredictorOptions } from './types';
 
@@ -78,6 +80,8 @@ async function onnxFromFolder(dir: string, options: PredictorOptions): Promise<P
 
 /** Load a model for inference; no path = the shipped default model. */
 export async function loadPredictor(pathOrDir?: string, options: PredictorOptions = {}): Promise<Predictor> {
+  const peer = parsePeerSpec(pathOrDir);
+  if (peer) return loadPeerPredictor(peer, options);
   const engine = options.engine ?? 'onnx';
   if (engine !== 'onnx' && engine !== 'tfjs') throw new FerError(`Unknown engine "${String(engine)}": use onnx or tfjs.`);
   const target = pathOrDir ?? defaultModelPath();

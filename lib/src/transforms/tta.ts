@@ -5,6 +5,8 @@
  */
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
 import { FerError } from '../errors';
+import { mulberry32 } from '../data/random';
+import { AUGMENT_PRESETS, createAugmenter } from './augment';
 
 export type TtaMode = 'flip' | 'ten-crop' | 'random';
 export const TTA_MODES: readonly TtaMode[] = ['flip', 'ten-crop', 'random'];
@@ -72,55 +74,16 @@ export function shiftBatch(pixels: Uint8Array, dx: number, dy: number, flip = fa
   return out;
 }
 
-/** Mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Rotate by angle (radians) about the centre, shift, flip one image; bilinear sampling, edge pixels repeated. */
-function warpImage(src: Uint8Array, dst: Uint8Array, base: number, angle: number, dx: number, dy: number, flip: boolean) {
-  const c = (S - 1) / 2;
-  const cos = Math.cos(angle);
-  const sin = Math.sin(angle);
-  const at = (x: number, y: number) =>
-    src[base + (y < 0 ? 0 : y >= S ? S - 1 : y) * S + (x < 0 ? 0 : x >= S ? S - 1 : x)];
-  for (let y = 0; y < S; y++) {
-    for (let x = 0; x < S; x++) {
-      // inverse map: output (x, y) <- source point
-      const ox = (flip ? S - 1 - x : x) - dx - c;
-      const oy = y - dy - c;
-      const sx = cos * ox + sin * oy + c;
-      const sy = -sin * ox + cos * oy + c;
-      const x0 = Math.floor(sx);
-      const y0 = Math.floor(sy);
-      const fx = sx - x0;
-      const fy = sy - y0;
-      const top = at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx;
-      const bottom = at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx;
-      dst[base + y * S + x] = Math.round(top * (1 - fy) + bottom * fy);
-    }
-  }
-}
-
-/** One random view per image: flip with probability 1/2, shift up to `shift` px, rotation up to `maxRotation`. */
+/**
+ * One random view per image: flip with probability 1/2, shift up to `shift` px (pad-and-crop, edge pixels repeated),
+ * rotation up to `maxRotation` degrees. The same augmenter the trainer uses, so the warp code lives in one place.
+ */
 export function randomViewBatch(pixels: Uint8Array, next: () => number, shift = 4, maxRotation = 10): Uint8Array {
-  const out = new Uint8Array(pixels.length);
-  const n = imageCount(pixels);
-  for (let i = 0; i < n; i++) {
-    const flip = next() < 0.5;
-    const dx = Math.round((next() * 2 - 1) * shift);
-    const dy = Math.round((next() * 2 - 1) * shift);
-    const angle = ((next() * 2 - 1) * maxRotation * Math.PI) / 180;
-    warpImage(pixels, out, i * PIXELS_PER_IMAGE, angle, dx, dy, flip);
-  }
-  return out;
+  imageCount(pixels);
+  const augmenter = createAugmenter({
+    ...AUGMENT_PRESETS.none, crop: shift, flip: true, rotate: maxRotation, fill: 'edge',
+  });
+  return augmenter.apply(pixels, next);
 }
 
 /** Number of views a mode produces per image. */
@@ -153,7 +116,7 @@ export function ttaViews(pixels: Uint8Array, options: TtaOptions = {}): Uint8Arr
   if (mode === 'random') {
     const n = options.n ?? 5;
     if (!Number.isInteger(n) || n < 1) throw new FerError(`TTA 'random' needs n >= 1 views, got ${n}`);
-    const next = rng(options.seed ?? 42);
+    const next = mulberry32(options.seed ?? 42);
     const views = [pixels];
     for (let k = 0; k < n; k++) views.push(randomViewBatch(pixels, next, shift, options.maxRotation ?? 10));
     return views;

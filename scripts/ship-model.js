@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+/**
+ * Turn a `fer train` run into the shipped default model, with its evaluation and model card:
+ *
+ *   node scripts/ship-model.js --run runs/fer-lab-default --data ../shared/data/fer2013-archive.zip
+ *
+ * 1. copies <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
+ * 2. exports it to ONNX with `fer export` (checked against TF.js),
+ * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
+ *    (report, metrics and charts in results/fer-lab-default/),
+ * 4. writes MODEL_CARD.md from those numbers, then swaps the folder in atomically.
+ * Every figure in the card comes from the files this script writes.
+ */
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+const path = require('path');
+const { Command } = require('commander');
+
+const root = path.resolve(__dirname, '..');
+const fer = path.join(root, 'lib', 'bin', 'fer.js');
+const { replaceDirAtomic, writeFileAtomic } = require(path.join(root, 'lib', 'dist', 'util', 'fs'));
+
+function runFer(args, options = {}) {
+  console.error(`$ fer ${args.join(' ')}`);
+  return execFileSync(process.execPath, [fer, ...args], {
+    cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', options.quiet ? 'pipe' : 'inherit'], maxBuffer: 64 << 20,
+  });
+}
+
+const pct = (x) => `${(100 * x).toFixed(2)}%`;
+const rel = (p) => path.relative(root, path.resolve(p));
+
+function modelCard({ run, data, config, history, meta, evalJson, onnxBytes, tfjsBytes }) {
+  const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
+  const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
+  const recall = (k) => evalJson.perClass[k].recall;
+  const rows = Object.entries(evalJson.perClass)
+    .map(([k, v]) => `| ${k} | ${v.precision.toFixed(3)} | ${v.recall.toFixed(3)} | ${v.f1.toFixed(3)} | ${v.support} |`)
+    .join('\n');
+  const tta = evalJson.tta;
+  return `# fer-lab default model: ${meta.arch}
+
+The model every fer-lab command and notebook uses unless told otherwise (\`fer.defaultModelPath()\`).
+
+| | |
+|---|---|
+| architecture | \`${meta.arch}\` (${meta.params.toLocaleString('en-US')} parameters; see lib/src/models/README.md) |
+| input | 48x48 grayscale face crop, pixel / 255, NHWC \`[N,48,48,1]\` |
+| output | probabilities for ${meta.classes.join(', ')} |
+| files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), \`history.json\`, \`config.json\` |
+| data | FER2013 (Kaggle layout) training split: ${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
+| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min of training on the machine below |
+
+## Results on FER2013 PublicTest (${evalJson.n} images)
+
+| | accuracy | macro-F1 | disgust recall |
+|---|---|---|---|
+| single model | ${pct(evalJson.accuracy)} | ${evalJson.macroF1.toFixed(3)} | ${pct(recall('disgust'))} |
+${tta ? `| with flip TTA | ${pct(tta.accuracy)} | ${tta.macroF1.toFixed(3)} | (see report) |\n` : ''}
+Per class (single model):
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+${rows}
+
+Confusion matrix, per-class chart, mistakes, reliability and training curves: \`results/fer-lab-default/publictest/\`.
+
+## How it was made
+
+\`\`\`bash
+npx fer train --data ${data} --config checkpoints/recipes/fer-lab-default.json --out ${rel(run)}   # add --resume to continue
+node scripts/ship-model.js --run ${rel(run)} --data ${data}
+\`\`\`
+
+Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg; class weights ${config.classWeights}; seed ${config.seed}.
+Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), TF.js wasm backend, no GPU.
+
+## Known limits
+
+- Trained on FER2013: 48x48 grayscale web images, mostly frontal faces, noisy labels (human accuracy on FER2013 is
+  about 65%); expect lower accuracy on other faces, poses, lighting and cultures.
+- Disgust has 436 training images (1.5%): its recall is the weakest; see the per-class table.
+- Classifies the expression shown, not the emotion felt. Not for decisions about people.
+`;
+}
+
+async function main() {
+  const program = new Command('ship-model')
+    .requiredOption('--run <dir>', 'a `fer train` output folder (uses <run>/best)')
+    .requiredOption('--data <path>', 'the FER2013 dataset the model was trained on (for the test split)')
+    .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
+    .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
+    .parse(process.argv);
+  const o = program.opts();
+  const run = path.resolve(o.run);
+  const best = path.join(run, 'best');
+  if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
+  const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
+  const history = JSON.parse(fs.readFileSync(path.join(run, 'history.json'), 'utf8'));
+  const meta = JSON.parse(fs.readFileSync(path.join(best, 'meta.json'), 'utf8'));
+
+  await replaceDirAtomic(o.out, async (tmp) => {
+    fs.mkdirSync(path.join(tmp, 'tfjs'));
+    for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
+    for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
+    runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
+    const evalOut = path.join(o.results, 'publictest');
+    const evalJson = JSON.parse(
+      runFer(['evaluate', '--model', path.join(tmp, 'model.onnx'), '--data', o.data, '--split', 'test', '--tta', '--out', evalOut, '--json']),
+    );
+    writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
+      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data}`, model: meta.arch, ...evalJson,
+    }, null, 2) + '\n');
+    const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
+    const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
+      modelCard({ run, data: o.data, config, history, meta, evalJson, onnxBytes, tfjsBytes }));
+  });
+  console.error(`Shipped ${rel(o.out)} (model card: ${rel(path.join(o.out, 'MODEL_CARD.md'))}); evaluation in ${rel(o.results)}`);
+}
+
+main().catch((err) => {
+  console.error(`ship-model: ${err.message}`);
+  process.exitCode = 1;
+});
