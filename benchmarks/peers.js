@@ -156,7 +156,7 @@ async function main() {
     createdAt: new Date().toISOString(),
     machine: { cpu: cpus[0] ? cpus[0].model.trim() : 'unknown', cores: cpus.length, node: process.version,
       backend: lib.describeBackend(backend) },
-    data: { name, path: args.data, split: args.split, n: ds.size, counts: lib.classCounts ? Array.from(lib.classCounts(ds)) : undefined },
+    data: { name, path: args.data, split: args.split, n: ds.size, counts: lib.classCounts(ds) },
     classes: [...lib.EMOTIONS],
     results,
     skipped,

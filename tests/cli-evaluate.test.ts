@@ -148,6 +148,44 @@ describe('fer evaluate (register on a fresh Command, fake model and data)', () =
     expect((await sharp(path.join(out, 'training_curves.png')).metadata()).width).toBe(1200);
   });
 
+  it('says how many unreadable files the loader skipped (stderr side, metrics.json, report), JSON stays one object', async () => {
+    const logs: string[] = [];
+    const out: string[] = [];
+    const bad = [{ file: 'test/happy/x.jpg', reason: 'not a readable image' }, { file: 'train/sad/y.jpg', reason: 'empty file' }];
+    const program = new Command('fer').exitOverride();
+    register(program, {
+      loadPredictor: async () => fakeModel(EMOTIONS),
+      loadDataset: async () => ({ ...fakeData(), bad }),
+      log: (l) => logs.push(l),
+      print: (t) => out.push(t),
+    });
+    await program.parseAsync(['evaluate', '--out', dir, '--json'], { from: 'user' });
+    expect(out).toHaveLength(1);
+    expect(JSON.parse(out[0]).n).toBe(14);
+    expect(logs).toEqual([expect.stringMatching(/^warning: 2 unreadable files in \/data\/fake skipped \(first: test\/happy\/x\.jpg: not a readable image\); `fer data \/data\/fake` lists them all/)]);
+    const metrics = JSON.parse(fs.readFileSync(path.join(dir, 'metrics.json'), 'utf8'));
+    expect(metrics.unreadable).toBe(2);
+    expect(metrics.unreadableFiles).toEqual(bad);
+    expect(fs.readFileSync(path.join(dir, 'report.txt'), 'utf8')).toContain('14 images (2 unreadable files skipped while loading)');
+  });
+
+  it('--out that is a file fails before the model is loaded; a class-set mismatch names model and data', async () => {
+    const { program, seen } = setup();
+    const file = path.join(dir, 'not-a-folder');
+    fs.writeFileSync(file, 'x');
+    await expect(program.parseAsync(['evaluate', '--out', file], { from: 'user' })).rejects.toThrow(/--out .*not-a-folder is a file, not a folder/);
+    expect(seen.model).toBeUndefined();
+
+    const eight = [...EMOTIONS, 'contempt'];
+    const p2 = new Command('fer').exitOverride();
+    const model = fakeModel(eight);
+    register(p2, { loadPredictor: async () => model, loadDataset: async () => fakeData(), log: () => undefined, print: () => undefined });
+    await expect(p2.parseAsync(['evaluate', '--model', 'ferplus8.onnx', '--data', 'fer2013.csv', '--out', path.join(dir, 'o')], { from: 'user' }))
+      .rejects.toThrow(/^ferplus8\.onnx does not fit fer2013\.csv: the model predicts 8 classes/);
+    expect(model.disposed).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'o'))).toBe(false);
+  });
+
   it('names the default output folder after the model', () => {
     expect(defaultOutDir('checkpoints/fer-lab-default')).toBe(path.resolve('results', 'eval-fer-lab-default'));
     expect(defaultOutDir('runs/vgg/best')).toBe(path.resolve('results', 'eval-vgg'));

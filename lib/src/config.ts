@@ -22,6 +22,8 @@ export interface TrainConfig {
   data: string;
   /** Model architecture (models registry name). */
   arch: string;
+  /** resnet18 only: ImageNet ResNet-18 weights (.onnx file) to start a new run from; null = random init. */
+  init: string | null;
   /** Dropout rate passed to the model factory; null = the architecture's default. */
   dropout: number | null;
   epochs: number;
@@ -74,6 +76,7 @@ export function defaultTrainConfig(): TrainConfig {
   return {
     data: sampleDataPath(),
     arch: 'vgg-compact',
+    init: null,
     dropout: null,
     epochs: 30,
     batchSize: 64,
@@ -186,6 +189,10 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   if (typeof c.data !== 'string' || !c.data) bad('data', 'expected a dataset path', c.data);
   if (typeof c.arch !== 'string' || !c.arch) bad('arch', 'expected an architecture name', c.arch);
   if (options.archs && !options.archs.includes(c.arch)) bad('arch', `use one of ${options.archs.join(', ')}`, c.arch);
+  if (c.init !== null && (typeof c.init !== 'string' || !c.init)) bad('init', 'expected the path of an .onnx file or null', c.init);
+  if (c.init !== null && c.arch !== 'resnet18') {
+    bad('init', `ImageNet ResNet-18 weights fit only arch resnet18, not ${c.arch}`, c.init);
+  }
   if (c.dropout !== null) real('dropout', c.dropout, 0, 0.95);
   int('epochs', 1);
   int('batchSize', 1, 4096);

@@ -158,6 +158,24 @@ describe('fer predict (CLI, real model file)', () => {
     await expect(fer('predict', path.join(root, 'missing.jpg'), '--model', model)).rejects.toThrow(/missing\.jpg: no such file or folder/);
   });
 
+  test('--out that is the input folder, holds it, or is a file: a FerError before the model loads, inputs untouched', async () => {
+    await expect(fer('predict', inputs, '--model', model, '--out', inputs)).rejects.toThrow(
+      /output folder .* is the input folder .* or holds it: pick an output folder outside it/,
+    );
+    await expect(fer('predict', inputs, '--model', model, '--out', root)).rejects.toThrow(FerError);
+    const file = path.join(root, 'a-file');
+    fs.writeFileSync(file, 'x');
+    await expect(fer('predict', inputs, '--model', model, '--out', file)).rejects.toThrow(/--out .*a-file is a file, not a folder/);
+    expect(fs.readdirSync(inputs).some((f) => /_fer\.jpg$|predictions/.test(f))).toBe(false);
+    for (const [f, hash] of hashes) expect(digest(f)).toBe(hash);
+  });
+
+  test('each failed file is named once per line, with the reason', async () => {
+    await fer('predict', path.join(inputs, 'empty.jpg'), '--model', model, '--out', path.join(root, 'cli-empty'));
+    const line = stdout.split('\n').find((l) => l.includes('empty.jpg'))!;
+    expect(line).toBe(`${path.join(inputs, 'empty.jpg')}: error: empty file, not an image`);
+  });
+
   test('huge image refused with --max-pixels, the batch goes on', async () => {
     await fer('predict', path.join(inputs, 'a.jpg'), '--model', model, '--out', path.join(root, 'cli-huge'), '--json', '--max-pixels', '0.1');
     const parsed = JSON.parse(stdout) as Array<{ error?: string }>;

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import type { AddressInfo } from 'net';
 import type { Server } from 'http';
 import { FacePipeline, makePipeline } from '../../lib/src/apps/pipeline';
-import { createFerServer } from '../../lib/src/apps/server';
+import { createFerServer, uploadName } from '../../lib/src/apps/server';
 import { EMOTIONS } from '../../lib/src/emotions';
 import { createDetector } from '../../lib/src/faces/detector';
 import { DEMO_PHOTOS, GROUP_PHOTO, fakeClassifier } from './helpers';
@@ -56,6 +56,15 @@ test('bad requests get a JSON error and the right status; the server keeps servi
   expect((await fetch(base + '/predict')).status).toBe(405);
   expect((await fetch(base + '/nope')).status).toBe(404);
   expect((await post('/predict', fs.readFileSync(DEMO_PHOTOS[2]))).status).toBe(200);
+});
+
+test('a malformed x-filename header is used as sent: the request gets its answer and the server lives on', async () => {
+  const res = await fetch(base + '/predict', { method: 'POST', body: new TextEncoder().encode('hello'), headers: { 'x-filename': '%E0%A4%A' } });
+  expect(res.status).toBe(400);
+  expect(await res.json()).toEqual({ file: '%E0%A4%A', faces: [], error: expect.stringMatching(/^%E0%A4%A: not an image/) });
+  expect((await post('/predict', fs.readFileSync(DEMO_PHOTOS[2]))).status).toBe(200);
+  expect(uploadName(['a%20b.jpg', 'c.jpg'])).toBe('a b.jpg');
+  expect(uploadName(undefined)).toBe('upload');
 });
 
 test('GET / is the upload page, /health names the classes', async () => {

@@ -77,6 +77,16 @@ test('bad video inputs are FerErrors', async () => {
   expect(() => probeVideo(txt)).toThrow(/x\.mp4: not a video ffmpeg can read/);
 });
 
+test('an output that is the input video is refused before ffmpeg runs; the input stays intact', async () => {
+  const copy = path.join(dir, 'in-place.mp4');
+  fs.copyFileSync(clip, copy);
+  const before = fs.readFileSync(copy);
+  await expect(processVideo(copy, pipeline, { out: copy })).rejects.toThrow(/in-place\.mp4 is the input video: writing it would overwrite/);
+  await expect(processVideo(copy, pipeline, { framesJsonl: copy })).rejects.toThrow(FerError);
+  expect(fs.readFileSync(copy).equals(before)).toBe(true);
+  expect(fs.readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
+});
+
 describe('live window', () => {
   const saved = { DISPLAY: process.env.DISPLAY, WAYLAND_DISPLAY: process.env.WAYLAND_DISPLAY };
   beforeEach(() => {
@@ -109,6 +119,6 @@ describe('live window', () => {
       await program.parseAsync(['node', 'fer', ...args]);
     };
     await expect(fer('webcam', '--video', clip, '--headless')).rejects.toThrow(/--headless needs --out/);
-    await expect(fer('webcam', '--video', clip, '--detector', 'dlib')).rejects.toThrow(/--detector dlib: unknown/);
+    await expect(fer('webcam', '--video', clip, '--detector', 'dlib')).rejects.toThrow(/--detector <name>' argument 'dlib' is invalid. Allowed choices are blazeface, haar/);
   });
 });

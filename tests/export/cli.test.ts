@@ -71,3 +71,29 @@ test('bad flags and bad model paths are FerErrors', async () => {
   await expect(fer('export', '--model', path.join(tmp, 'missing'), '--out', path.join(tmp, 'x.onnx'))).rejects.toThrow(/No model at/);
   expect(fs.existsSync(path.join(tmp, 'x.onnx'))).toBe(false);
 });
+
+test('outputs that would destroy something are refused before any work, naming the path', async () => {
+  // --out is an existing folder: a FerError, not EISDIR after the conversion
+  const dirOut = path.join(tmp, 'taken.onnx');
+  fs.mkdirSync(dirOut);
+  await expect(fer('export', '--model', ckpt, '--out', dirOut)).rejects.toThrow(/--out .*taken\.onnx is a folder: pass a file path/);
+  // --web over a file would delete it
+  const file = path.join(tmp, 'keep.onnx');
+  fs.writeFileSync(file, 'precious');
+  await expect(fer('export', '--model', ckpt, '--web', file)).rejects.toThrow(/keep\.onnx is a file, not a folder/);
+  expect(fs.readFileSync(file, 'utf8')).toBe('precious');
+  // --web on the checkpoint (or around it) would replace the model being exported
+  await expect(fer('export', '--model', ckpt, '--web', ckpt)).rejects.toThrow(/would replace the model being exported/);
+  await expect(fer('export', '--model', ckpt, '--web', path.join(ckpt, 'best'))).rejects.toThrow(/would replace the model being exported/);
+  await expect(fer('export', '--model', ckpt, '--web', tmp)).rejects.toThrow(FerError);
+  expect(fs.existsSync(path.join(ckpt, 'best', 'model.json'))).toBe(true);
+  expect(logs).toEqual([]); // nothing was loaded or written
+});
+
+test('an .onnx as --model says it is already ONNX and what to pass instead', async () => {
+  const onnxFile = path.join(tmp, 'already.onnx');
+  await fer('export', '--model', ckpt, '--out', onnxFile, '--no-verify');
+  await expect(fer('export', '--model', onnxFile, '--out', path.join(tmp, 'again.onnx'))).rejects.toThrow(
+    /already\.onnx is already an ONNX file: fer export converts a TF\.js checkpoint/,
+  );
+});

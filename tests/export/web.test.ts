@@ -49,3 +49,19 @@ test('float16 web weights: half the bytes, outputs within 2e-3', async () => {
   model.dispose();
   back.dispose();
 });
+
+test('a folder of other files is not replaced (it would be deleted); an earlier web export is', async () => {
+  const model = kitchenSinkModel();
+  const meta = defaultMeta('kitchen', model);
+  const other = path.join(tmp, 'photos');
+  fs.mkdirSync(other);
+  fs.writeFileSync(path.join(other, 'holiday.jpg'), 'x');
+  await expect(exportWeb(model, other, meta)).rejects.toThrow(/photos already holds other files \(holiday\.jpg\).*pick a new or empty folder/);
+  expect(fs.readdirSync(other)).toEqual(['holiday.jpg']);
+  const again = path.join(tmp, 'web-again');
+  await exportWeb(model, again, meta);
+  fs.writeFileSync(path.join(again, 'stale.bin'), 'old shard');
+  await exportWeb(model, again, meta); // replaces its own earlier output
+  expect(fs.readdirSync(again)).not.toContain('stale.bin');
+  model.dispose();
+});

@@ -5,8 +5,9 @@ import { FerError, errorMessage } from '../errors';
 import { encodeImage, loadImage, LoadImageOptions } from '../faces/image';
 import { writeFileAtomic } from '../util/fs';
 import { AnnotateOptions, drawAnnotations } from './annotate';
-import { FacePipeline, FaceResult, FileResultJson, toFaceJson } from './pipeline';
+import { FacePipeline, FaceResult, toFaceJson } from './pipeline';
 import type { ReportEntry } from './report';
+export { toJsonResults } from './report';
 
 export interface InputList {
   /** Folder the relative output names are taken from. */
@@ -35,6 +36,10 @@ export function listInputs(target: string, options: { recursive?: boolean; exclu
   if (stat.isFile()) return { root: path.dirname(target), files: [target], single: true };
   if (!stat.isDirectory()) throw new FerError(`${target}: not a file or folder`, { file: target });
   const exclude = options.exclude ? path.resolve(options.exclude) : undefined;
+  if (exclude && isInside(path.resolve(target), exclude)) {
+    // Every input would be skipped as output (and outputs would land among the inputs).
+    throw new FerError(`the output folder ${options.exclude} is the input folder ${target} or holds it: pick an output folder outside it (--out)`, { file: target });
+  }
   const files: string[] = [];
   let subfolders = 0;
   const walk = (dir: string): void => {
@@ -116,9 +121,4 @@ export async function predictFiles(files: readonly string[], pipeline: FacePipel
   const n = Math.max(1, Math.min(options.concurrency ?? 2, files.length));
   await Promise.all(Array.from({ length: n }, worker));
   return entries;
-}
-
-/** The --json form of batch entries (exactly file, faces and error when there is one). */
-export function toJsonResults(entries: readonly BatchEntry[]): FileResultJson[] {
-  return entries.map(({ file, faces, error }) => (error === undefined ? { file, faces } : { file, faces, error }));
 }

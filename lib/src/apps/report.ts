@@ -9,6 +9,11 @@ export interface ReportEntry extends FileResultJson {
   annotated?: string;
 }
 
+/** The --json / predictions.json form of entries: exactly file, faces, and error when there is one. */
+export function toJsonResults(entries: readonly FileResultJson[]): FileResultJson[] {
+  return entries.map(({ file, faces, error }) => (error === undefined ? { file, faces } : { file, faces, error }));
+}
+
 function csvCell(v: string | number): string {
   const s = String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
@@ -96,7 +101,7 @@ export function writeReports(outDir: string, entries: readonly ReportEntry[], cl
   const json = path.join(outDir, 'predictions.json');
   const csv = path.join(outDir, 'predictions.csv');
   const html = path.join(outDir, 'summary.html');
-  writeJsonAtomic(json, entries.map(({ file, faces, error }) => (error === undefined ? { file, faces } : { file, faces, error })));
+  writeJsonAtomic(json, toJsonResults(entries));
   writeFileAtomic(csv, predictionsCsv(entries, classes));
   writeFileAtomic(html, summaryHtml(entries, classes));
   return [json, csv, html];

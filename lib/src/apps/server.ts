@@ -82,13 +82,23 @@ file.addEventListener('change', async () => {
 `;
 }
 
+/** The file name a client sent (URI-encoded x-filename header); a malformed one is used as sent, never thrown. */
+export function uploadName(header: string | string[] | undefined): string {
+  const raw = (Array.isArray(header) ? header[0] : header) ?? 'upload';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** Create (not start) the server; call .listen(port) on it. */
 export function createFerServer(pipeline: FacePipeline, options: ServerOptions = {}): http.Server {
   const maxBytes = options.maxBytes ?? 20 * 1024 * 1024;
   return http.createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const name = decodeURIComponent(String(req.headers['x-filename'] ?? 'upload'));
+      const name = uploadName(req.headers['x-filename']);
       try {
         if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/index.html')) return send(res, 200, 'text/html; charset=utf-8', uploadPage());
         if (req.method === 'GET' && url.pathname === '/health') return sendJson(res, 200, { ok: true, classes: pipeline.classifier.classes, detector: pipeline.detector.name });

@@ -193,6 +193,12 @@ export function framesPathFor(out: string): string {
 
 /** Run the pipeline over every frame of a video file. */
 export async function processVideo(input: string, pipeline: FacePipeline, options: ProcessVideoOptions = {}): Promise<VideoSummary> {
+  const outputs = [options.out, options.framesJsonl ?? (options.out ? framesPathFor(options.out) : undefined)];
+  for (const out of outputs) {
+    if (out !== undefined && path.resolve(out) === path.resolve(input)) {
+      throw new FerError(`${out} is the input video: writing it would overwrite ${input}; pick another output file`, { file: input });
+    }
+  }
   const info = probeVideo(input);
   return processFrames(readFrames(['-i', input], info.width, info.height, { maxFrames: options.maxFrames }), info, pipeline, options);
 }

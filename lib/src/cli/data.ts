@@ -13,7 +13,7 @@ interface DataFlags {
   wrongSize?: 'resize' | 'skip';
 }
 
-function positiveInt(value: string): number {
+function wholeNumber(value: string): number {
   const v = Number(value);
   if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`"${value}" is not a whole number >= 0.`);
   return v;
@@ -74,7 +74,7 @@ export function register(program: Command): void {
     .addOption(new Option('--ferplus-labels <mode>', 'FER+ labels: majority vote or soft vote distributions').choices(['majority', 'soft']).default('majority'))
     .addOption(new Option('--classes <n>', 'FER+ classes: 7 (contempt dropped) or 8').choices(['7', '8']).default(7).argParser(classCount))
     .addOption(new Option('--wrong-size <policy>', 'an image that is not 48x48: resize it (warn) or skip it').choices(['resize', 'skip']).default('resize'))
-    .option('--blank-threshold <n>', 'an image with max-min pixel value below n counts as blank', positiveInt, 8)
+    .option('--blank-threshold <n>', 'an image with max-min pixel value below n counts as blank', wholeNumber, 8)
     .option('--no-cache', 'read the source again instead of the dataset cache')
     .addHelpText('after', '\nExamples:\n  fer data                      # the shipped sample (data/sample)\n  fer data ~/Downloads/archive.zip --json\n  fer data fer2013.csv\n  fer data FERPlus/ --ferplus-labels soft --classes 8')
     .action(async (source: string, flags: DataFlags) => {

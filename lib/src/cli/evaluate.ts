@@ -10,10 +10,10 @@ import { defaultModelPath, loadPredictor } from '../inference';
 import type { Engine, Predictor } from '../inference';
 import { classificationReport } from '../metrics/report';
 import { confidentMistakes } from '../metrics/mistakes';
-import { evaluate, EvaluationResult } from '../metrics/evaluate';
+import { classMapping, evaluate, EvaluationResult } from '../metrics/evaluate';
 import type { Metrics } from '../metrics/classification';
 import { TTA_MODES, TtaMode } from '../transforms/tta';
-import { projectPath, writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import { assertOutputDir, projectPath, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { confusionMatrixFigure, HistoryEntry, perClassFigure, reliabilityFigure, trainingCurvesFigure } from '../viz/figures';
 import { mistakesGrid } from '../viz/grid';
 import { renderPng } from '../viz/png';
@@ -142,6 +142,17 @@ function pickSplit(ds: Dataset, split: SplitName): Dataset {
 
 const pct = (v: number) => `${(v * 100).toFixed(2)}%`;
 
+/** Unreadable files listed in metrics.json (all of them: `fer data <path>`). */
+const MAX_LISTED_BAD = 50;
+
+/** One line about the files the loader skipped (undefined when none were), so a shrunken test set is never silent. */
+export function skippedNote(ds: Pick<Dataset, 'bad' | 'source'>): string | undefined {
+  if (ds.bad.length === 0) return undefined;
+  const first = ds.bad[0];
+  return `warning: ${ds.bad.length} unreadable file${ds.bad.length > 1 ? 's' : ''} in ${ds.source} skipped ` +
+    `(first: ${first.file}: ${first.reason}); \`fer data ${ds.source}\` lists them all; the metrics leave them out.`;
+}
+
 /** The whole command: load, evaluate, write DIR, print. Returns the JSON summary. */
 export async function runEvaluate(flags: EvaluateFlags, deps: EvaluateDeps = DEFAULT_DEPS): Promise<EvaluateJson> {
   const json = flags.json ?? false;
@@ -153,9 +164,20 @@ export async function runEvaluate(flags: EvaluateFlags, deps: EvaluateDeps = DEF
   const ttaMode: TtaMode | undefined = flags.ttaMode ?? (flags.tta ? 'flip' : undefined);
   const outDir = path.resolve(flags.out ?? defaultOutDir(modelPath));
 
+  assertOutputDir(outDir, '--out'); // before the slow part, not after it
+
   const predictor = await deps.loadPredictor(modelPath, { engine: flags.engine });
   try {
-    const ds = pickSplit(await deps.loadDataset(dataPath), split);
+    const all = await deps.loadDataset(dataPath);
+    const skipped = skippedNote(all);
+    if (skipped) log(skipped);
+    const ds = pickSplit(all, split);
+    try {
+      classMapping(predictor.classes, ds.classes);
+    } catch (err) {
+      if (err instanceof FerError) throw new FerError(`${modelPath} does not fit ${dataPath}: ${err.message}`, { file: modelPath, cause: err });
+      throw err;
+    }
     const showBar = !json && process.stderr.isTTY === true;
     const bar = showBar
       ? new cliProgress.SingleBar(
@@ -180,7 +202,7 @@ export async function runEvaluate(flags: EvaluateFlags, deps: EvaluateDeps = DEF
     const m = result.metrics;
     const header =
       `model: ${predictor.source} (engine ${predictor.engine})\n` +
-      `data:  ${ds.source}, split ${split}, ${ds.size} images\n` +
+      `data:  ${ds.source}, split ${split}, ${ds.size} images${all.bad.length ? ` (${all.bad.length} unreadable files skipped while loading)` : ''}\n` +
       `time:  ${result.seconds.toFixed(1)} s (${(ds.size / result.seconds).toFixed(0)} images/s${ttaMode ? ', TTA included' : ''})\n\n`;
     let report =
       header +
@@ -200,6 +222,8 @@ export async function runEvaluate(flags: EvaluateFlags, deps: EvaluateDeps = DEF
       data: ds.source,
       split,
       n: m.n,
+      unreadable: all.bad.length,
+      unreadableFiles: all.bad.slice(0, MAX_LISTED_BAD),
       classes: [...m.classes],
       seconds: result.seconds,
       ...metricsSummary(m, result.calibration.ece),

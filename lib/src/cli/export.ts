@@ -1,5 +1,6 @@
 /** `fer export --model <checkpoint dir> --out <file.onnx> [--fp16|--int8] [--web DIR]` */
 import * as fs from 'fs';
+import * as path from 'path';
 import { Command } from 'commander';
 import { initBackend } from '../backend';
 import { FerError } from '../errors';
@@ -8,7 +9,7 @@ import { WeightFormat } from '../export/quantize';
 import { compareOnnxToTfjs } from '../export/verify';
 import { exportWeb } from '../export/web';
 import { resolveModelSource } from '../inference/predictor';
-import { writeFileAtomic } from '../util/fs';
+import { assertOutputDir, assertOutputFile, writeFileAtomic } from '../util/fs';
 import { loadModelDir } from '../util/model-io';
 
 interface ExportFlags {
@@ -27,14 +28,36 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(2)} MB`;
 }
 
+/** --web replaces its folder: it must not hold the model being exported (nor be the checkpoint around it). */
+function checkWebDir(web: string, model: string, modelDir: string): void {
+  assertOutputDir(web, '--web');
+  const webAbs = path.resolve(web);
+  for (const input of [path.resolve(model), path.resolve(modelDir)]) {
+    const rel = path.relative(webAbs, input);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) {
+      throw new FerError(`--web ${web} would replace the model being exported (${model}): pick a new folder for the web format.`, { file: web });
+    }
+  }
+}
+
 export async function runExport(flags: ExportFlags): Promise<void> {
   if (!flags.out && !flags.web) throw new FerError('Nothing to do: pass --out <file.onnx> and/or --web <dir>.');
   if (flags.fp16 && flags.int8) throw new FerError('--fp16 and --int8 exclude each other: pick one.');
   if (flags.out && !flags.out.toLowerCase().endsWith('.onnx')) {
     throw new FerError(`--out ${flags.out} should end in .onnx.`);
   }
+  if (flags.model.toLowerCase().endsWith('.onnx') && fs.existsSync(flags.model)) {
+    throw new FerError(
+      `${flags.model} is already an ONNX file: fer export converts a TF.js checkpoint (a folder from \`fer train\`, ` +
+        'or a model folder with model.json) to ONNX; pass that folder as --model.',
+      { file: flags.model },
+    );
+  }
   const source = resolveModelSource(flags.model, 'tfjs');
   if (source.kind !== 'folder') throw new FerError(`${flags.model} is not a TF.js checkpoint folder.`);
+  // Check where the outputs go before the (slow) load and conversion.
+  if (flags.out) assertOutputFile(flags.out, '--out');
+  if (flags.web) checkWebDir(flags.web, flags.model, source.dir);
   await initBackend();
   const { model, meta } = await loadModelDir(source.dir);
   try {

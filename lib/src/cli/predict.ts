@@ -1,16 +1,16 @@
 /** `fer predict <image|folder>`: detect faces, classify them, write annotated copies and reports. */
 import * as path from 'path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { FerError } from '../errors';
-import { isDetectorName, DetectorName } from '../faces/detector';
+import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { listInputs, predictFiles, toJsonResults, BatchEntry } from '../apps/batch';
 import { openPipeline } from '../apps/pipeline';
 import { writeReports } from '../apps/report';
+import { assertOutputDir } from '../util/fs';
 
 interface PredictFlags {
   model?: string;
-  detector: string;
+  detector: DetectorName;
   detectorModel: 'back' | 'front';
   minScore?: number;
   out: string;
@@ -28,19 +28,20 @@ const positiveNumber = (v: string): number => {
 };
 
 function describe(e: BatchEntry): string {
-  if (e.error !== undefined) return `${e.file}: error: ${e.error}`;
+  // Errors from the loader already start with the file name.
+  if (e.error !== undefined) return e.error.startsWith(e.file) ? `${e.file}: error${e.error.slice(e.file.length)}` : `${e.file}: error: ${e.error}`;
   if (e.faces.length === 0) return `${e.file}: no face found`;
   const faces = e.faces.map((f) => `${f.emotion} ${(f.confidence * 100).toFixed(0)}% at ${f.box.x},${f.box.y} ${f.box.width}x${f.box.height}`);
   return `${e.file}: ${e.faces.length} face${e.faces.length > 1 ? 's' : ''}: ${faces.join('; ')}`;
 }
 
 export async function runPredict(target: string, flags: PredictFlags): Promise<BatchEntry[]> {
-  if (!isDetectorName(flags.detector)) throw new FerError(`--detector ${flags.detector}: unknown (choose blazeface or haar)`);
   const outDir = path.resolve(flags.out);
   const inputs = listInputs(target, { recursive: flags.recursive, exclude: outDir });
+  assertOutputDir(outDir, '--out');
   const pipeline = await openPipeline({
     model: flags.model,
-    detector: flags.detector as DetectorName,
+    detector: flags.detector,
     detectorOptions: { model: flags.detectorModel, ...(flags.minScore !== undefined ? { minScore: flags.minScore } : {}) },
   });
   const bar = new SingleBar({ stream: process.stderr, format: 'predict [{bar}] {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true });
@@ -79,8 +80,8 @@ export function register(program: Command): void {
     .description('detect faces in an image or a folder of images, classify their expressions, write annotated copies and reports')
     .argument('<target>', 'image file or folder')
     .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
-    .option('-d, --detector <name>', 'face detector: blazeface or haar (needs @u4/opencv4nodejs)', 'blazeface')
-    .option('--detector-model <which>', "blazeface model: 'back' (256 px, small faces) or 'front' (128 px, faster)", 'back')
+    .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar (needs @u4/opencv4nodejs)').choices(DETECTOR_NAMES).default('blazeface'))
+    .addOption(new Option('--detector-model <which>', "blazeface model: 'back' (256 px, small faces) or 'front' (128 px, faster)").choices(['back', 'front']).default('back'))
     .option('--min-score <p>', 'minimum face detector score (default 0.5)', positiveNumber)
     .option('-o, --out <dir>', 'output folder for annotated copies and reports', path.join('results', 'predict'))
     .option('--json', 'print the results as one JSON array on stdout')

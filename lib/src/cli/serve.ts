@@ -1,7 +1,7 @@
 /** `fer serve`: HTTP server with POST /predict, POST /annotate and an upload page. */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { FerError } from '../errors';
-import { isDetectorName, DetectorName } from '../faces/detector';
+import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { createFerServer } from '../apps/server';
 
@@ -9,7 +9,7 @@ interface ServeFlags {
   port: number;
   host: string;
   model?: string;
-  detector: string;
+  detector: DetectorName;
 }
 
 const port = (v: string): number => {
@@ -25,10 +25,9 @@ export function register(program: Command): void {
     .option('-p, --port <n>', 'port (0 = any free port)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
-    .option('-d, --detector <name>', 'face detector: blazeface or haar', 'blazeface')
+    .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar').choices(DETECTOR_NAMES).default('blazeface'))
     .action(async (flags: ServeFlags) => {
-      if (!isDetectorName(flags.detector)) throw new FerError(`--detector ${flags.detector}: unknown (choose blazeface or haar)`);
-      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector as DetectorName });
+      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector });
       const server = createFerServer(pipeline);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>

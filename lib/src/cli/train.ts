@@ -15,6 +15,7 @@ import type { AugmentPreset } from '../transforms/augment';
 interface TrainFlags {
   data?: string;
   arch?: string;
+  init?: string;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -56,6 +57,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
   const input: TrainConfigInput = {
     data: f.data,
     arch: f.arch,
+    init: f.init,
     epochs: f.epochs,
     batchSize: f.batchSize,
     lr: f.lr,
@@ -127,6 +129,7 @@ export function register(program: Command): void {
     .description('train a model (defaults: data/sample, vgg-compact, Adam 1e-3, batch 64, label smoothing 0.1)')
     .option('--data <path>', 'dataset: Kaggle folder/zip, fer2013.csv or FER+ (default data/sample)')
     .option('--arch <name>', `architecture: ${listModels().map((m) => m.name).join(', ')}`)
+    .option('--init <file.onnx>', 'resnet18: start from ImageNet ResNet-18 weights in this ONNX file (e.g. resnet18-v1-7.onnx from the ONNX model zoo); nothing is downloaded')
     .option('--epochs <n>', 'epochs', integer)
     .option('--batch-size <n>', 'batch size', integer)
     .option('--lr <x>', 'learning rate', number)

@@ -1,8 +1,8 @@
 /** `fer webcam`: the real-time window (OpenCV), or headless processing of a video/camera through ffmpeg. */
 import * as fs from 'fs';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { FerError } from '../errors';
-import { isDetectorName, DetectorName } from '../faces/detector';
+import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { processFrames, processVideo, readFrames, VideoSummary } from '../apps/video';
 import { assertLiveWindow, runLiveWindow } from '../apps/webcam';
@@ -11,7 +11,7 @@ interface WebcamFlags {
   camera: number;
   video?: string;
   model?: string;
-  detector: string;
+  detector: DetectorName;
   detectorModel: 'back' | 'front';
   mirror?: boolean;
   out?: string;
@@ -32,7 +32,7 @@ async function runHeadless(flags: WebcamFlags, mirror: boolean): Promise<VideoSu
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);
-  const pipeline = await openPipeline({ model: flags.model, detector: flags.detector as DetectorName, detectorOptions: { model: flags.detectorModel } });
+  const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel } });
   const options = {
     out: flags.out,
     framesJsonl: flags.frames,
@@ -65,8 +65,8 @@ export function register(program: Command): void {
     .option('-c, --camera <n>', 'camera index', count, 0)
     .option('-v, --video <file>', 'read this video file instead of a camera')
     .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
-    .option('-d, --detector <name>', 'face detector: blazeface or haar', 'blazeface')
-    .option('--detector-model <which>', "blazeface model: 'back' (small faces) or 'front' (faster)", 'back')
+    .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar').choices(DETECTOR_NAMES).default('blazeface'))
+    .addOption(new Option('--detector-model <which>', "blazeface model: 'back' (small faces) or 'front' (faster)").choices(['back', 'front']).default('back'))
     .option('--no-mirror', 'do not flip the camera image (video files are never flipped unless --mirror)')
     .option('--mirror', 'flip horizontally (also for video files)')
     .option('-o, --out <file.mp4>', 'write the annotated video here')
@@ -75,7 +75,6 @@ export function register(program: Command): void {
     .option('--no-bars', 'start without probability bars')
     .option('--max-frames <n>', 'stop after this many frames', count)
     .action(async (flags: WebcamFlags, cmd: Command) => {
-      if (!isDetectorName(flags.detector)) throw new FerError(`--detector ${flags.detector}: unknown (choose blazeface or haar)`);
       // --mirror/--no-mirror given explicitly wins; otherwise cameras mirror and files do not.
       const explicit = cmd.getOptionValueSource('mirror') === 'cli';
       const mirror = explicit ? Boolean(flags.mirror) : flags.video === undefined;
@@ -87,7 +86,7 @@ export function register(program: Command): void {
       }
       const live = { camera: flags.camera, video: flags.video, mirror, out: flags.out, bars: flags.bars };
       assertLiveWindow(live); // before loading anything
-      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector as DetectorName, detectorOptions: { model: flags.detectorModel } });
+      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel } });
       try {
         const shown = await runLiveWindow(pipeline, live);
         console.log(`fer webcam: ${shown} frames shown`);

@@ -3,8 +3,10 @@
  * browsers cache well) + meta.json (fer-lab metadata). Loads with `tf.loadLayersModel('<url>/model.json')`, and with
  * fer-lab's loadModelDir / the tfjs Predictor.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { FerError } from '../errors';
 import { ModelMeta } from '../util/model-io';
 import { replaceDirAtomic, writeFileAtomic } from '../util/fs';
 import { toFloat16Bits } from './quantize';
@@ -41,17 +43,34 @@ function concatWeightData(data: tf.io.WeightData | undefined): Uint8Array {
   return new Uint8Array(Buffer.concat(parts.map((b) => Buffer.from(b))));
 }
 
+/**
+ * The folder is replaced as a whole, so it must be new, empty or an earlier web export (has model.json): a folder
+ * of other files (a typo such as `--web .`) would be deleted.
+ */
+function checkReplaceable(dir: string): void {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) return; // missing: fine; a file: replaceDirAtomic refuses
+  const entries = fs.readdirSync(dir);
+  if (entries.length > 0 && !entries.includes('model.json')) {
+    throw new FerError(
+      `${dir} already holds other files (${entries.slice(0, 3).join(', ')}${entries.length > 3 ? ', ...' : ''}) and the web ` +
+        'export replaces the whole folder: pick a new or empty folder.',
+      { file: dir },
+    );
+  }
+}
+
 /** Write the web format into `dir` (replaced atomically). */
 export async function exportWeb(model: tf.LayersModel, dir: string, meta: ModelMeta,
   options: WebExportOptions = {}): Promise<WebExportResult> {
   const shardBytes = options.shardBytes ?? 4 * 1024 * 1024;
+  checkReplaceable(dir);
   const artifacts = await artifactsOf(model);
   let specs = artifacts.weightSpecs ?? [];
   let data = concatWeightData(artifacts.weightData);
   if (options.float16) {
     // Every float32 weight becomes float16 bits, in manifest order.
     const src = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-    if (specs.some((s) => s.dtype !== 'float32')) throw new Error('float16 web export needs float32 weights only');
+    if (specs.some((s) => s.dtype !== 'float32')) throw new FerError('float16 web export needs float32 weights only: export this model without --fp16');
     const half = new Uint16Array(src.length);
     for (let i = 0; i < src.length; i++) half[i] = toFloat16Bits(src[i]);
     data = new Uint8Array(half.buffer);

@@ -1,5 +1,5 @@
 /** Face crops for the classifier: square box with a margin, optional eye alignment, 48x48 grayscale uint8. */
-import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
+import { IMAGE_SIZE } from '../emotions';
 import type { Face, Point, RgbImage } from './types';
 
 export interface CropOptions {
@@ -81,5 +81,3 @@ function cropInto(image: RgbImage, face: Face, o: Required<CropOptions>, out: Ui
   }
 }
 
-/** Bytes per crop at the default size (48*48). */
-export const CROP_BYTES = PIXELS_PER_IMAGE;

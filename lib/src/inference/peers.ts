@@ -284,7 +284,7 @@ export async function loadFaceApiExpressionPredictor(options: PredictorOptions =
     let x = tf.sub(rgb, mean).div(255) as tf.Tensor4D;
     for (let b = 0; b < 4; b++) x = denseBlock4(x, w, `dense${b}`, b === 0);
     const features = tf.avgPool(x, [7, 7], [2, 2], 'valid'); // [n,1,1,256]
-    const logits = tf.add(tf.matMul(tf.reshape(features, [pixels.length / (IMAGE_SIZE * IMAGE_SIZE), -1]), w['fc/weights']), w['fc/bias']);
+    const logits = tf.add(tf.matMul(tf.reshape(features, [features.shape[0], -1]), w['fc/weights']), w['fc/bias']);
     return tf.softmax(logits as tf.Tensor2D);
   };
   // face-api subtracts a different mean per channel; `offset` holds their average (the exact values are in PEERS).

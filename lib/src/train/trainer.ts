@@ -13,6 +13,7 @@ import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
 import { TrainConfig, validateTrainConfig } from '../config';
 import { Dataset, loadDataset } from '../data';
 import { createModel, listModels } from '../models';
+import { applyResNet18Weights, readResNet18Onnx } from '../models/pretrained';
 import { createAugmenter } from '../transforms/augment';
 import { mixBatch } from '../transforms/mix';
 import { normalizePixels, PREPROCESS } from '../transforms/preprocess';
@@ -138,6 +139,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     log(`Nothing to resume in ${out} (no last/state.json): starting a new run.`);
   }
 
+  // ImageNet weights for a new run (a resumed run restores its own); read and checked before the data loads
+  const init = !saved && cfg.init ? readResNet18Onnx(cfg.init) : undefined;
+
   const dataset = options.dataset ?? (await loadDataset(cfg.data));
   const data: TrainingData = prepareTrainingData(dataset, cfg);
   const C = data.classes.length;
@@ -165,6 +169,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       ((c: TrainConfig, classes: readonly string[]) =>
         createModel(c.arch, { numClasses: classes.length, seed: c.seed, ...(c.dropout === null ? {} : { dropout: c.dropout }) }));
     model = withSeededMathRandom(deriveSeed(cfg.seed, 'init'), () => build(cfg, data.classes));
+    if (init) {
+      try {
+        applyResNet18Weights(model, init).notes.forEach(log);
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
+    }
   }
   const outShape = model.outputs[0].shape;
   if (outShape[outShape.length - 1] !== C) {

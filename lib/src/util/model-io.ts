@@ -63,11 +63,20 @@ export async function saveModelDir(model: tf.LayersModel, dir: string, meta: Mod
 export function readModelMeta(dir: string): ModelMeta {
   const file = path.join(dir, 'meta.json');
   if (!fs.existsSync(file)) return { arch: 'unknown', classes: [...EMOTIONS], preprocess: PREPROCESS, params: 0 };
+  let raw: unknown;
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelMeta;
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (err) {
     throw new FerError(`${file} is not valid JSON (${errorMessage(err)}): re-export or re-train the model.`, { file });
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new FerError(`${file} must hold a JSON object (arch, classes, preprocess): re-export or re-train the model.`, { file });
+  }
+  const meta = { arch: 'unknown', classes: [...EMOTIONS], preprocess: PREPROCESS, params: 0, ...raw } as ModelMeta;
+  if (!Array.isArray(meta.classes) || meta.classes.length === 0 || !meta.classes.every((c) => typeof c === 'string')) {
+    throw new FerError(`${file}: "classes" must be a list of class names, e.g. ["angry", ...]; fix or delete meta.json.`, { file });
+  }
+  return meta;
 }
 
 /** Load a model folder written by saveModelDir (or any TF.js layers model.json with its weight files). */
@@ -102,9 +111,40 @@ export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel
     }
   }
   const all = Buffer.concat(buffers);
+  const weightFiles = modelJson.weightsManifest.flatMap((g) => g.paths.map((p) => path.join(folder, p))).join(', ');
+  const expected = expectedWeightBytes(weightSpecs);
+  if (expected !== undefined && expected !== all.byteLength) {
+    throw new FerError(
+      `${weightFiles} hold${modelJson.weightsManifest.length === 1 ? 's' : ''} ${all.byteLength} bytes but ${jsonFile} ` +
+        `describes ${expected}: the weights are truncated or belong to another model; copy or re-export the model folder.`,
+      { file: jsonFile },
+    );
+  }
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength);
-  const model = await tf.loadLayersModel(
-    tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }),
-  );
+  let model: tf.LayersModel;
+  try {
+    model = await tf.loadLayersModel(
+      tf.io.fromMemory({ modelTopology: modelJson.modelTopology, weightSpecs, weightData }),
+    );
+  } catch (err) {
+    throw new FerError(
+      `${jsonFile} could not be loaded as a TF.js layers model (${errorMessage(err)}): re-export or re-train the model.`,
+      { file: jsonFile, cause: err },
+    );
+  }
   return { model, meta: readModelMeta(folder) };
+}
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes the weight specs need (undefined for dtypes this check does not know, e.g. strings). */
+export function expectedWeightBytes(specs: readonly tf.io.WeightsManifestEntry[]): number | undefined {
+  let total = 0;
+  for (const s of specs) {
+    const stored = s.quantization?.dtype ?? s.dtype;
+    const bytes = DTYPE_BYTES[stored];
+    if (bytes === undefined) return undefined;
+    total += s.shape.reduce((a, b) => a * b, 1) * bytes;
+  }
+  return total;
 }
