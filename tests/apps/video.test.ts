@@ -84,6 +84,8 @@ test('an output that is the input video is refused before ffmpeg runs; the input
   await expect(processVideo(copy, pipeline, { out: copy })).rejects.toThrow(/in-place\.mp4 is the input video: writing it would overwrite/);
   await expect(processVideo(copy, pipeline, { framesJsonl: copy })).rejects.toThrow(FerError);
   expect(fs.readFileSync(copy).equals(before)).toBe(true);
+  // an output path that is a folder: named, before ffmpeg runs
+  await expect(processVideo(copy, pipeline, { out: dir })).rejects.toThrow(/--out .* is a folder: pass a file path/);
   expect(fs.readdirSync(dir).some((f) => f.includes('.tmp-'))).toBe(false);
 });
 

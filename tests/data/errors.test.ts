@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { loadDataset } from '../../lib/src/data/load';
 import { FerError } from '../../lib/src/errors';
-import { indexOf, jpg, pattern, png, tmpDir, writeFiles, writeZip } from './fixtures';
+import { indexOf, jpg, pattern, png, pngClaiming, tmpDir, writeFiles, writeZip } from './fixtures';
 
 const noCache = { cache: false } as const;
 
@@ -134,6 +134,14 @@ describe('bad input', () => {
     const skipped = await loadDataset(dir, { ...noCache, wrongSize: 'skip' });
     expect(skipped.files).toEqual(['train/angry/ok.png']);
     expect(skipped.bad).toEqual([{ file: 'train/angry/big.jpg', reason: 'image is 96x96, expected 48x48' }]);
+  });
+
+  test('a huge image header (decompression bomb) is refused without decoding, named, and loading goes on', async () => {
+    const bomb = pngClaiming(60000, 60000); // decoding it would need 3.6 GB
+    const dir = writeFiles(tmpDir(), { 'train/angry/bomb.png': new Uint8Array(bomb), 'train/angry/ok.png': await png(pattern(4)) });
+    const ds = await loadDataset(dir, noCache);
+    expect(ds.files).toEqual(['train/angry/ok.png']);
+    expect(ds.bad).toEqual([{ file: 'train/angry/bomb.png', reason: expect.stringMatching(/^image is 60000x60000, more pixels than 8192x8192: refused unread/) }]);
   });
 
   test('FER+: label rows without images and images without rows are counted as bad', async () => {

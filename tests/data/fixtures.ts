@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import sharp from 'sharp';
 import { zipSync } from 'fflate';
 import { EMOTIONS, PIXELS_PER_IMAGE } from '../../lib/src/emotions';
@@ -98,4 +99,32 @@ export function indexOf(ds: Dataset, file: string): number {
   const i = ds.files.indexOf(file);
   if (i < 0) throw new Error(`${file} not in dataset`);
   return i;
+}
+
+/** PNG chunk checksum (zlib.crc32 needs Node >= 20.15). */
+function crc32(buf: Buffer): number {
+  let c = ~0;
+  for (const b of buf) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A tiny valid PNG whose header claims width x height: a decompression bomb as far as the header goes. */
+export function pngClaiming(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale
+  const idat = zlib.deflateSync(Buffer.alloc(height > 100 ? 1000 : height * (width + 1)));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
 }

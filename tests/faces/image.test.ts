@@ -1,37 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import sharp from 'sharp';
 import { FerError } from '../../lib/src/errors';
 import { letterbox, loadImage } from '../../lib/src/faces/image';
 import { DEMO_PHOTOS, tmpDir } from '../apps/helpers';
-
-function crc32(buf: Buffer): number {
-  let c = ~0;
-  for (const b of buf) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
-/** A tiny valid PNG whose header claims width x height: a decompression bomb as far as the header goes. */
-function pngClaiming(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(data.length);
-    const td = Buffer.concat([Buffer.from(type), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(td));
-    return Buffer.concat([len, td, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale
-  const idat = zlib.deflateSync(Buffer.alloc(height > 100 ? 1000 : height * (width + 1)));
-  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', idat), chunk('IEND', Buffer.alloc(0))]);
-}
+import { pngClaiming } from '../data/fixtures';
 
 describe('loadImage', () => {
   const dir = tmpDir('img');

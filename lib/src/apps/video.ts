@@ -7,7 +7,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { FerError } from '../errors';
 import type { RgbImage } from '../faces/types';
-import { writeFileAtomic } from '../util/fs';
+import { assertOutputFile, writeFileAtomic } from '../util/fs';
 import { AnnotateOptions, drawAnnotations } from './annotate';
 import { FacePipeline, FaceJson, toFaceJson } from './pipeline';
 
@@ -205,8 +205,11 @@ export async function processVideo(input: string, pipeline: FacePipeline, option
 
 /** Run the pipeline over frames from any source (file, camera). */
 export async function processFrames(frames: AsyncIterable<RgbImage>, info: VideoInfo, pipeline: FacePipeline, options: ProcessVideoOptions = {}): Promise<VideoSummary> {
-  const writer = options.out ? new VideoWriter(options.out, info.width, info.height, info.fps) : undefined;
   const jsonlPath = options.framesJsonl ?? (options.out ? framesPathFor(options.out) : undefined);
+  // Before ffmpeg starts: an output path that is a folder (or under a file) fails here with a message naming it.
+  if (options.out) assertOutputFile(options.out, '--out');
+  if (jsonlPath) assertOutputFile(jsonlPath, '--frames');
+  const writer = options.out ? new VideoWriter(options.out, info.width, info.height, info.fps) : undefined;
   const lines: string[] = [];
   let n = 0;
   let withFaces = 0;

@@ -45,6 +45,10 @@ export function decodeFast(bytes: Uint8Array): Uint8Array | undefined {
       return greyChannel(img.data, 3, false);
     }
     if (isPng(bytes)) {
+      // Size from the IHDR chunk before pngjs allocates for it (a huge header would cost seconds and gigabytes).
+      if (bytes.length < 24) return undefined;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (view.getUint32(16) !== IMAGE_SIZE || view.getUint32(20) !== IMAGE_SIZE) return undefined;
       const img = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       if (img.width !== IMAGE_SIZE || img.height !== IMAGE_SIZE) return undefined;
       return greyChannel(img.data, 4, true);
@@ -55,17 +59,28 @@ export function decodeFast(bytes: Uint8Array): Uint8Array | undefined {
   return undefined;
 }
 
-/** Decode anything sharp reads; flattens alpha on black, converts to grey, resizes when asked. */
+/** Images with more pixels than this (8192x8192) are refused before decoding (a decompression bomb is a tiny file). */
+export const MAX_DECODE_PIXELS = 8192 * 8192;
+
+/**
+ * Decode anything sharp reads; flattens alpha on black, converts to grey, resizes when asked. The header is read
+ * first, so a wrong-size image is decoded once (straight into the resize) and a huge one not at all.
+ */
 export async function decodeWithSharp(bytes: Uint8Array, wrongSize: WrongSizePolicy): Promise<DecodeResult> {
   try {
     const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const base = () => sharp(input, { limitInputPixels: 8192 * 8192, failOn: 'error' }).flatten({ background: '#000000' }).toColourspace('b-w');
-    const { data, info } = await base().raw().toBuffer({ resolveWithObject: true });
-    if (info.width === IMAGE_SIZE && info.height === IMAGE_SIZE && info.channels === 1) return { ok: true, pixels: new Uint8Array(data) };
-    if (info.width === IMAGE_SIZE && info.height === IMAGE_SIZE) return { ok: false, reason: `decoded to ${info.channels} channels, expected grayscale` };
-    if (wrongSize === 'skip') return { ok: false, reason: `image is ${info.width}x${info.height}, expected ${IMAGE_SIZE}x${IMAGE_SIZE}` };
-    const resized = await base().resize(IMAGE_SIZE, IMAGE_SIZE, { fit: 'cover' }).raw().toBuffer();
-    return { ok: true, pixels: new Uint8Array(resized), resizedFrom: { width: info.width, height: info.height } };
+    const { width, height } = await sharp(input, { limitInputPixels: false }).metadata();
+    if (width === undefined || height === undefined) return { ok: false, reason: 'not a readable image (no size in its header)' };
+    if (width * height > MAX_DECODE_PIXELS) {
+      return { ok: false, reason: `image is ${width}x${height}, more pixels than 8192x8192: refused unread (a FER image is 48x48); shrink it or remove it` };
+    }
+    const right = width === IMAGE_SIZE && height === IMAGE_SIZE;
+    if (!right && wrongSize === 'skip') return { ok: false, reason: `image is ${width}x${height}, expected ${IMAGE_SIZE}x${IMAGE_SIZE}` };
+    let pipeline = sharp(input, { limitInputPixels: MAX_DECODE_PIXELS, failOn: 'error' }).flatten({ background: '#000000' }).toColourspace('b-w');
+    if (!right) pipeline = pipeline.resize(IMAGE_SIZE, IMAGE_SIZE, { fit: 'cover' });
+    const { data, info } = await pipeline.raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 1) return { ok: false, reason: `decoded to ${info.channels} channels, expected grayscale` };
+    return right ? { ok: true, pixels: new Uint8Array(data) } : { ok: true, pixels: new Uint8Array(data), resizedFrom: { width, height } };
   } catch (err) {
     return { ok: false, reason: `not a readable image (${errorMessage(err).split('\n')[0]})` };
   }

@@ -80,4 +80,3 @@ function cropInto(image: RgbImage, face: Face, o: Required<CropOptions>, out: Ui
     }
   }
 }
-
