@@ -75,6 +75,8 @@ interface ZooOptions {
   widths?: number[];
   /** BatchNormalization epsilon attribute. */
   epsilon?: number;
+  /** Pre-activation blocks as in the model zoo's resnet18-v2 (BN + ReLU before each conv, none after conv2). */
+  preActivation?: boolean;
 }
 
 /**
@@ -87,12 +89,13 @@ function zooStyleOnnx(source: tf.LayersModel, options: ZooOptions = {}): Uint8Ar
   const g = new GraphBuilder('resnetv15', { name: 'data', shape: ['N', 3, 'H', 'W'] }, { name: 'resnetv15_dense0_fwd', shape: ['N', 1000] });
   let seed = 1;
   const random = (n: number, lo: number, hi: number) => tf.tidy(() => tf.randomUniform([n], lo, hi, 'float32', seed++).dataSync() as Float32Array);
-  const convBn = (x: string, ours: string, co: number, ci: number, k: number, stride: number): string => {
+  const convBn = (x: string, ours: string, co: number, ci: number, k: number, stride: number, withBn = true): string => {
     const kernel = source.getLayer(ours).getWeights()[0];
     const fits = kernel.shape[0] === k && kernel.shape[2] === ci && kernel.shape[3] === co;
     const w = g.init(`${ours}_weight`, [co, ci, k, k], fits ? hwioToOihw(kernel) : random(co * ci * k * k, -0.1, 0.1));
     const pad = Math.floor(k / 2);
     const y = g.node('Conv', [x, w], { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad], group: 1 }, `${ours}_fwd`);
+    if (!withBn) return y;
     const bn = fits ? values(source, `${ours}_bn`) : [random(co, 0.5, 1.5), random(co, -0.5, 0.5), random(co, -0.5, 0.5), random(co, 0.5, 1.5)];
     const params = ['gamma', 'beta', 'running_mean', 'running_var'].map((p, i) =>
       // the variance is stored for this file's epsilon: var + eps_ours - eps_file keeps var + eps the same
@@ -106,10 +109,17 @@ function zooStyleOnnx(source: tf.LayersModel, options: ZooOptions = {}): Uint8Ar
     for (let b = 0; b < 2; b++) {
       const name = `layer${s + 1}_${b}`;
       const stride = s > 0 && b === 0 ? 2 : 1;
-      let y = g.node('Relu', [convBn(x, `${name}_conv1`, w, inC, 3, stride)], {}, `${name}_relu1`);
-      y = convBn(y, `${name}_conv2`, w, w, 3, 1);
-      const shortcut = stride !== 1 || inC !== w ? convBn(x, `${name}_down`, w, inC, 1, stride) : x;
-      x = g.node('Relu', [g.node('Add', [y, shortcut], {}, `${name}_add`)], {}, `${name}_relu2`);
+      const pre = options.preActivation;
+      const ones = g.init(`${name}_pre_ones`, [inC], new Float32Array(inC).fill(1));
+      const zeros = g.init(`${name}_pre_zeros`, [inC], new Float32Array(inC));
+      const input = pre
+        ? g.node('Relu', [g.node('BatchNormalization', [x, ones, zeros, zeros, ones], { epsilon: { f: eps } }, `${name}_pre_bn`)], {}, `${name}_pre_relu`)
+        : x;
+      let y = g.node('Relu', [convBn(input, `${name}_conv1`, w, inC, 3, stride)], {}, `${name}_relu1`);
+      y = convBn(y, `${name}_conv2`, w, w, 3, 1, !pre);
+      const shortcut = stride !== 1 || inC !== w ? convBn(input, `${name}_down`, w, inC, 1, stride, !pre) : x;
+      const sum = g.node('Add', [y, shortcut], {}, `${name}_add`);
+      x = pre ? sum : g.node('Relu', [sum], {}, `${name}_relu2`);
       inC = w;
     }
   });
@@ -165,8 +175,21 @@ describe('reading an ONNX ResNet-18', () => {
 });
 
 describe('loading into resnet18', () => {
+  // Building a resnet18 is slow under jest (~8 s of seeded initialisers): the tests share one 3-channel and one
+  // 1-channel target; every load overwrites all 40 conv/BN layers, so no test depends on another's.
+  let rgbModel: tf.LayersModel;
+  let grayModel: tf.LayersModel;
+  beforeAll(() => {
+    rgbModel = createModel('resnet18', { inputChannels: 3, seed: 9 });
+    grayModel = createModel('resnet18', { inputChannels: 1, seed: 9 });
+  });
+  afterAll(() => {
+    rgbModel.dispose();
+    grayModel.dispose();
+  });
+
   test('3 channels, BN layout: every conv and BatchNorm weight equals the source; the head stays fresh', () => {
-    const model = createModel('resnet18', { inputChannels: 3, seed: 9 });
+    const model = rgbModel;
     const headBefore = values(model, 'logits');
     const report = loadImageNetResNet18(model, file('ours-bn.onnx'), { normalization: 'none' });
     expect(report.layout).toBe('batchnorm');
@@ -177,11 +200,10 @@ describe('loading into resnet18', () => {
     }
     expect(sameWeights(values(model, 'logits'), headBefore)).toBe(true);
     expect(maxAbsDiff(values(model, 'logits')[0], values(source, 'logits')[0])).toBeGreaterThan(0.01);
-    model.dispose();
   });
 
   test('model-zoo layout (float_data, epsilon 1e-3, body-first order): same weights, variance moved to our epsilon', () => {
-    const model = createModel('resnet18', { inputChannels: 3, seed: 9 });
+    const model = rgbModel;
     loadImageNetResNet18(model, file('zoo.onnx'), { normalization: 'none' });
     for (const layer of CONVS) {
       expect({ layer, same: sameWeights(values(model, layer), values(source, layer)) }).toEqual({ layer, same: true });
@@ -190,11 +212,10 @@ describe('loading into resnet18', () => {
       expect(sameWeights([g, b, m], [sg, sb, sm])).toBe(true);
       expect(maxAbsDiff(v, sv)).toBeLessThan(1e-6);
     }
-    model.dispose();
   });
 
   test('BN folded into conv biases (torch export): the loaded network computes the same features', () => {
-    const model = createModel('resnet18', { inputChannels: 3, seed: 9 });
+    const model = rgbModel;
     const report = loadImageNetResNet18(model, file('ours-folded.onnx'), { normalization: 'none' });
     expect(report.layout).toBe('folded');
     expect(report.notes[0]).toMatch(/folded/);
@@ -207,11 +228,10 @@ describe('loading into resnet18', () => {
     // and the plain stem conv was scaled by the folded BN, so it differs from the source's
     expect(maxAbsDiff(values(model, 'stem_conv')[0], values(source, 'stem_conv')[0])).toBeGreaterThan(1e-3);
     x.dispose();
-    model.dispose();
   });
 
   test('1 channel: the stem is the sum of the RGB filters; the rest is copied', () => {
-    const model = createModel('resnet18', { inputChannels: 1, seed: 9 });
+    const model = grayModel;
     const report = loadImageNetResNet18(model, file('zoo.onnx'), { normalization: 'none' });
     expect(report.notes.join('\n')).toMatch(/summed over the colour channels/);
     expect(report.notes.join('\n')).toMatch(/BatchNorm adapts/);
@@ -222,11 +242,10 @@ describe('loading into resnet18', () => {
     for (let p = 0; p < 49; p++) for (let o = 0; o < 64; o++) sum[p * 64 + o] = rgb[(p * 3) * 64 + o] + rgb[(p * 3 + 1) * 64 + o] + rgb[(p * 3 + 2) * 64 + o];
     expect(maxAbsDiff(gray, sum)).toBeLessThan(1e-6);
     expect(sameWeights(values(model, 'layer4_1_conv2'), values(source, 'layer4_1_conv2'))).toBe(true);
-    model.dispose();
   });
 
   test('ImageNet normalisation folded into the stem: on x/255 gray input the stem matches the source on normalised RGB', () => {
-    const model = createModel('resnet18', { inputChannels: 1, seed: 9 });
+    const model = grayModel;
     const report = loadImageNetResNet18(model, file('ours-bn.onnx')); // default normalization: 'imagenet'
     expect(report.notes.join('\n')).toMatch(/normalisation .* folded into the stem/);
     const gray = randomGray(2, 8);
@@ -251,7 +270,6 @@ describe('loading into resnet18', () => {
     expect(interior).toBeLessThan(1e-4 * scale);
     expect(border).toBeGreaterThan(1e-2 * scale);
     tf.dispose([xg, xc]);
-    model.dispose();
   });
 
   test("'cifar' 3x3 stem: everything but the stem is loaded, and the report says so", () => {
@@ -306,6 +324,13 @@ describe('clear errors naming the file', () => {
     fs.writeFileSync(f, zooStyleOnnx(source, { widths: [64, 128, 128, 512] }));
     const e = await error(() => readResNet18Onnx(f));
     expect(e.message).toMatch(/narrow\.onnx is not an ImageNet ResNet-18 \(conv layer3_0_conv1_fwd.*\(our layer3_0_conv1\) has weights \[128, 128, 3, 3\]; ResNet-18's layer3_0_conv1 has \[256, 128, 3, 3\]/);
+  });
+
+  test('a pre-activation ResNet-18 (model zoo v2 layout) is refused with the reason', async () => {
+    const f = file('v2.onnx');
+    fs.writeFileSync(f, zooStyleOnnx(source, { preActivation: true }));
+    const e = await error(() => readResNet18Onnx(f));
+    expect(e.message).toMatch(/v2\.onnx is not an ImageNet ResNet-18 \(conv layer1_0_conv2_fwd.*is followed by neither a BatchNormalization nor a bias: a pre-activation ResNet \(v2\)/);
   });
 
   test('the weights fit only a resnet18 model, which is left unchanged on error', async () => {

@@ -2,6 +2,7 @@
 import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { auditDataset, formatSummary, loadDataset, LoadOptions, sampleDataPath, summarizeDataset } from '../data';
+import { wholeNumber } from './args';
 
 interface DataFlags {
   json?: boolean;
@@ -13,11 +14,6 @@ interface DataFlags {
   wrongSize?: 'resize' | 'skip';
 }
 
-function wholeNumber(value: string): number {
-  const v = Number(value);
-  if (!Number.isInteger(v) || v < 0) throw new InvalidArgumentError(`"${value}" is not a whole number >= 0.`);
-  return v;
-}
 
 function classCount(value: string): 7 | 8 {
   if (value !== '7' && value !== '8') throw new InvalidArgumentError(`"${value}" must be 7 or 8.`);

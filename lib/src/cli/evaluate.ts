@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Dataset, SPLIT_NAMES, SplitName, splitIndices, takeSplit } from '../data/dataset';
 import { loadDataset } from '../data/load';
 import { FerError } from '../errors';
@@ -17,6 +17,7 @@ import { assertOutputDir, projectPath, writeFileAtomic, writeJsonAtomic } from '
 import { confusionMatrixFigure, HistoryEntry, perClassFigure, reliabilityFigure, trainingCurvesFigure } from '../viz/figures';
 import { mistakesGrid } from '../viz/grid';
 import { renderPng } from '../viz/png';
+import { positiveInt } from './args';
 
 export interface EvaluateFlags {
   model?: string;
@@ -268,17 +269,12 @@ export async function runEvaluate(flags: EvaluateFlags, deps: EvaluateDeps = DEF
   }
 }
 
-function positiveInt(value: string): number {
-  const v = Number(value);
-  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`"${value}" is not a positive whole number.`);
-  return v;
-}
 
 export function register(program: Command, deps: EvaluateDeps = DEFAULT_DEPS): void {
   program
     .command('evaluate')
     .description('accuracy, per-class metrics, confusion matrix, calibration and mistakes of a model on a dataset split')
-    .option('--model <path>', 'checkpoint folder, model folder or .onnx file (default: the shipped model)')
+    .option('--model <path>', 'checkpoint folder, model folder, .onnx file, or peer:human / peer:face-api (default: the shipped model)')
     .option('--data <path>', 'dataset: Kaggle folder/zip, fer2013.csv or FER+ (default data/sample)')
     .addOption(new Option('--split <name>', 'which images').choices([...SPLIT_NAMES]).default('test'))
     .option('--tta', 'also evaluate with test-time augmentation (flip unless --tta-mode)')

@@ -1,12 +1,13 @@
 /** `fer predict <image|folder>`: detect faces, classify them, write annotated copies and reports. */
 import * as path from 'path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { listInputs, predictFiles, toJsonResults, BatchEntry } from '../apps/batch';
 import { openPipeline } from '../apps/pipeline';
 import { writeReports } from '../apps/report';
 import { assertOutputDir } from '../util/fs';
+import { positiveNumber } from './args';
 
 interface PredictFlags {
   model?: string;
@@ -21,11 +22,6 @@ interface PredictFlags {
   concurrency: number;
 }
 
-const positiveNumber = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');
-  return n;
-};
 
 function describe(e: BatchEntry): string {
   // Errors from the loader already start with the file name.

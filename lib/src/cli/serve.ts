@@ -1,9 +1,10 @@
 /** `fer serve`: HTTP server with POST /predict, POST /annotate and an upload page. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { FerError } from '../errors';
 import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { createFerServer } from '../apps/server';
+import { numberArg } from './args';
 
 interface ServeFlags {
   port: number;
@@ -12,11 +13,7 @@ interface ServeFlags {
   detector: DetectorName;
 }
 
-const port = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
-  return n;
-};
+const port = numberArg({ integer: true, min: 0, max: 65535 });
 
 export function register(program: Command): void {
   program

@@ -1,11 +1,12 @@
 /** `fer webcam`: the real-time window (OpenCV), or headless processing of a video/camera through ffmpeg. */
 import * as fs from 'fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { FerError } from '../errors';
 import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { processFrames, processVideo, readFrames, VideoSummary } from '../apps/video';
 import { assertLiveWindow, runLiveWindow } from '../apps/webcam';
+import { wholeNumber } from './args';
 
 interface WebcamFlags {
   camera: number;
@@ -21,11 +22,7 @@ interface WebcamFlags {
   maxFrames?: number;
 }
 
-const count = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
-};
+const count = wholeNumber;
 
 async function runHeadless(flags: WebcamFlags, mirror: boolean): Promise<VideoSummary> {
   if (!flags.out && !flags.frames) throw new FerError('--headless needs --out FILE.mp4 and/or --frames FILE.jsonl (where to put the results)');

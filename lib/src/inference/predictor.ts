@@ -43,7 +43,7 @@ export function resolveModelSource(pathOrDir: string, engine: Engine): ModelSour
   if (fs.statSync(pathOrDir).isFile()) {
     if (pathOrDir.toLowerCase().endsWith('.onnx')) {
       if (engine === 'tfjs') {
-        throw new FerError(`${pathOrDir} is an ONNX file: the tfjs engine needs a TF.js model folder (use engine onnx).`,
+        throw new FerError(`${pathOrDir} is an ONNX file: the tfjs engine needs a TF.js model folder (pass --engine onnx, or the checkpoint folder).`,
           { file: pathOrDir });
       }
       return { kind: 'onnx', file: pathOrDir };

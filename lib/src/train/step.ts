@@ -27,14 +27,19 @@ export function createTrainStep(model: tf.LayersModel, optimizer: TrainOptimizer
       const xs = tf.tensor4d(inputs, [n, IMAGE_SIZE, IMAGE_SIZE, PREPROCESS.channels]);
       const ys = tf.tensor2d(targets, [n, classes]);
       let correct: tf.Scalar | undefined;
-      const { value, grads } = tf.variableGrads(() => {
-        const outputs = model.apply(xs, { training: true }) as tf.Tensor2D;
-        // kept past the gradient scope; disposed below
-        correct = tf.keep(correctCount(outputs, ys));
-        return crossEntropy(outputs, ys, loss);
-      }, variables);
-      optimizer.apply(variables, variables.map((v) => grads[v.name]), lr);
-      return [value, correct as tf.Scalar];
+      try {
+        const { value, grads } = tf.variableGrads(() => {
+          const outputs = model.apply(xs, { training: true }) as tf.Tensor2D;
+          // kept past the gradient scope; disposed by the caller (or below if the step fails)
+          correct = tf.keep(correctCount(outputs, ys));
+          return crossEntropy(outputs, ys, loss);
+        }, variables);
+        optimizer.apply(variables, variables.map((v) => grads[v.name]), lr);
+        return [value, correct as tf.Scalar];
+      } catch (err) {
+        correct?.dispose();
+        throw err;
+      }
     });
     const result = { loss: lossT.dataSync()[0], correct: correctT.dataSync()[0] };
     lossT.dispose();
