@@ -110,11 +110,13 @@ function zooStyleOnnx(source: tf.LayersModel, options: ZooOptions = {}): Uint8Ar
       const name = `layer${s + 1}_${b}`;
       const stride = s > 0 && b === 0 ? 2 : 1;
       const pre = options.preActivation;
-      const ones = g.init(`${name}_pre_ones`, [inC], new Float32Array(inC).fill(1));
-      const zeros = g.init(`${name}_pre_zeros`, [inC], new Float32Array(inC));
-      const input = pre
-        ? g.node('Relu', [g.node('BatchNormalization', [x, ones, zeros, zeros, ones], { epsilon: { f: eps } }, `${name}_pre_bn`)], {}, `${name}_pre_relu`)
-        : x;
+      let input = x;
+      if (pre) {
+        const ones = g.init(`${name}_pre_ones`, [inC], new Float32Array(inC).fill(1));
+        const zeros = g.init(`${name}_pre_zeros`, [inC], new Float32Array(inC));
+        const bn = g.node('BatchNormalization', [x, ones, zeros, zeros, ones], { epsilon: { f: eps } }, `${name}_pre_bn`);
+        input = g.node('Relu', [bn], {}, `${name}_pre_relu`);
+      }
       let y = g.node('Relu', [convBn(input, `${name}_conv1`, w, inC, 3, stride)], {}, `${name}_relu1`);
       y = convBn(y, `${name}_conv2`, w, w, 3, 1, !pre);
       const shortcut = stride !== 1 || inC !== w ? convBn(input, `${name}_down`, w, inC, 1, stride, !pre) : x;
