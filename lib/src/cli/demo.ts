@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .command('demo')
     .description('the whole pipeline on the embedded sample: data summary, short training, evaluation, export, predict')
     .option('--out <dir>', 'output folder', path.join('results', 'demo'))
-    .option('--epochs <n>', 'training epochs on the sample', '3')
+    .option('--epochs <n>', 'training epochs on the sample', '8')
     .option('--arch <name>', 'architecture for the short run', 'vgg-small')
     .action(async (o: { out: string; epochs: string; arch: string }) => {
       await runDemo({ out: o.out, epochs: Number(o.epochs), arch: o.arch });
