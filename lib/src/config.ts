@@ -16,6 +16,9 @@ import { DEFAULT_SCHEDULE, ScheduleName, ScheduleOptions } from './train/schedul
 import type { OptimizerName } from './train/optimizers';
 
 export type ClassWeightMode = 'none' | 'inverse' | 'sqrt';
+/** Data-audit findings that can be left out of training (see data/audit.ts); test images are never dropped. */
+export type DropKind = 'duplicates' | 'cross-split' | 'conflicting' | 'blank';
+export const DROP_KINDS: readonly DropKind[] = ['duplicates', 'cross-split', 'conflicting', 'blank'];
 
 export interface TrainConfig {
   /** Dataset path (folder, zip, fer2013.csv, FER+); default data/sample. */
@@ -50,6 +53,8 @@ export interface TrainConfig {
   /** Part of the training split held out for validation when the dataset has no val split. */
   valFraction: number;
   seed: number;
+  /** Audit findings left out of the train/val images (e.g. train copies of test images: 'cross-split'). */
+  drop: DropKind[];
   /** Train on at most this many training images (a seeded stratified-by-order subset; 0 = all). */
   maxTrain: number;
   /** Output folder (default runs/<arch>). */
@@ -96,6 +101,7 @@ export function defaultTrainConfig(): TrainConfig {
     valFraction: 0.15,
     seed: 42,
     maxTrain: 0,
+    drop: [],
     out: '',
     resume: false,
     overwrite: false,
@@ -219,6 +225,9 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   real('valFraction', c.valFraction, 0, 0.9);
   int('seed', 0, 2 ** 32 - 1);
   int('maxTrain', 0);
+  if (!Array.isArray(c.drop) || c.drop.some((k) => !DROP_KINDS.includes(k))) {
+    bad('drop', `expected a list of ${DROP_KINDS.join(', ')}`, c.drop);
+  }
   if (typeof c.out !== 'string') bad('out', 'expected a folder path', c.out);
   bool('resume');
   bool('overwrite');

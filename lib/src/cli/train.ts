@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeBackend, initBackend } from '../backend';
-import { ClassWeightMode, readTrainConfigFile, resolveTrainConfig, TrainConfigInput } from '../config';
+import { ClassWeightMode, DROP_KINDS, DropKind, readTrainConfigFile, resolveTrainConfig, TrainConfigInput } from '../config';
 import { listModels } from '../models';
 import { abortOnSigint, progressBar } from '../train/callbacks';
 import { readSavedConfig } from '../train/checkpoint';
@@ -31,6 +31,7 @@ interface TrainFlags {
   seed?: number;
   backend?: string;
   maxTrain?: number;
+  drop?: string;
   augment?: string;
   labelSmoothing?: number;
   weightDecay?: number;
@@ -69,6 +70,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     seed: f.seed,
     backend: f.backend as BackendChoice | undefined,
     maxTrain: f.maxTrain,
+    drop: f.drop === undefined ? undefined : (f.drop.split(',').map((k) => k.trim()).filter(Boolean) as DropKind[]),
     labelSmoothing: f.labelSmoothing,
     weightDecay: f.weightDecay,
     dropout: f.dropout,
@@ -151,6 +153,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)
+    .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)
     .option('--workers <n>', 'data-parallel training over n worker threads (2 uses both cores with wasm)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

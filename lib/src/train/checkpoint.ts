@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError, errorMessage } from '../errors';
 import { replaceDirAtomic, writeFileAtomic, writeJsonAtomic } from '../util/fs';
 import { loadModelDir, ModelMeta, writeModelFiles } from '../util/model-io';
+import { defaultTrainConfig } from '../config';
 import type { TrainConfig } from '../config';
 import type { OptimizerState, OptimizerName } from './optimizers';
 import type { ScheduleState } from './schedules';
@@ -152,7 +153,9 @@ export function readTrainState(dir: string): TrainState | undefined {
 
 /** The config of the run in `out` (from out/last/state.json), for `--resume` without repeating every flag. */
 export function readSavedConfig(out: string): TrainConfig | undefined {
-  return readTrainState(path.join(out, 'last'))?.config;
+  const saved = readTrainState(path.join(out, 'last'))?.config;
+  // settings added after the run was saved take their defaults (which reproduce the old behaviour)
+  return saved && { ...defaultTrainConfig(), ...saved };
 }
 
 /**

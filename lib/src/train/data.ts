@@ -4,7 +4,7 @@
  */
 import { PIXELS_PER_IMAGE } from '../emotions';
 import { FerError } from '../errors';
-import { classCounts, classWeights, Dataset, splitIndices, stratifiedSplit, subset } from '../data';
+import { auditDataset, classCounts, classWeights, Dataset, splitIndices, stratifiedSplit, subset } from '../data';
 import type { TrainConfig } from '../config';
 import { oneHotRows } from './loss';
 import { permutation, streamFor } from './random';
@@ -25,6 +25,22 @@ export interface TrainingData {
   /** Per-class loss weights, or null. */
   classWeights: number[] | null;
   soft: boolean;
+  /** Train/val images left out because of `config.drop` (audit findings). */
+  dropped: number;
+}
+
+/** Indices of the images `config.drop` leaves out (audit findings); never test or private images. */
+function droppedIndices(ds: Dataset, config: TrainConfig): Set<number> {
+  const out = new Set<number>();
+  if (config.drop.length === 0) return out;
+  const audit = auditDataset(ds);
+  const lists: Record<TrainConfig['drop'][number], number[]> = {
+    duplicates: audit.duplicates, 'cross-split': audit.crossSplit, conflicting: audit.conflicting, blank: audit.blank,
+  };
+  for (const kind of config.drop) {
+    for (const i of lists[kind]) if (ds.split[i] === 'train' || ds.split[i] === 'val') out.add(i);
+  }
+  return out;
 }
 
 function splitData(ds: Dataset, indices: ArrayLike<number>, soft: boolean): SplitData {
@@ -40,8 +56,9 @@ function splitData(ds: Dataset, indices: ArrayLike<number>, soft: boolean): Spli
  */
 export function prepareTrainingData(ds: Dataset, config: TrainConfig): TrainingData {
   const withVal = splitIndices(ds, 'val').length > 0 ? ds : stratifiedSplit(ds, { valFraction: config.valFraction, seed: config.seed });
-  let trainIdx = splitIndices(withVal, 'train');
-  const valIdx = splitIndices(withVal, 'val');
+  const dropped = droppedIndices(ds, config);
+  let trainIdx = splitIndices(withVal, 'train').filter((i) => !dropped.has(i));
+  const valIdx = splitIndices(withVal, 'val').filter((i) => !dropped.has(i));
   if (trainIdx.length === 0) {
     throw new FerError(`${ds.source} has no training images (split 'train'): check the dataset path and format.`, {
       file: ds.source,
@@ -67,6 +84,7 @@ export function prepareTrainingData(ds: Dataset, config: TrainConfig): TrainingD
     val: splitData(withVal, valIdx, soft),
     classWeights: weights ? Array.from(weights) : null,
     soft,
+    dropped: dropped.size,
   };
 }
 

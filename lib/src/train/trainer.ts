@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { BackendInfo, initBackend } from '../backend';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
-import { TrainConfig, validateTrainConfig } from '../config';
+import { defaultTrainConfig, TrainConfig, validateTrainConfig } from '../config';
 import { Dataset, loadDataset } from '../data';
 import { createModel, listModels } from '../models';
 import { applyResNet18Weights, readResNet18Onnx } from '../models/pretrained';
@@ -62,7 +62,9 @@ const RESUME_MAY_CHANGE: ReadonlyArray<keyof TrainConfig> = [
   'epochs', 'backend', 'data', 'out', 'resume', 'overwrite', 'checkpointMinutes', 'earlyStopping', 'evalBatchSize',
 ];
 
-function resumedConfig(saved: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
+function resumedConfig(savedConfig: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
+  // settings added after the run was saved take their defaults (which reproduce the old behaviour)
+  const saved: TrainConfig = { ...defaultTrainConfig(), ...savedConfig };
   const differs: string[] = [];
   for (const key of Object.keys(saved) as Array<keyof TrainConfig>) {
     if (RESUME_MAY_CHANGE.includes(key)) continue;
@@ -144,6 +146,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   const dataset = options.dataset ?? (await loadDataset(cfg.data));
   const data: TrainingData = prepareTrainingData(dataset, cfg);
+  if (data.dropped > 0) log(`Left out ${data.dropped} train/val images found by the data audit (${cfg.drop.join(', ')}).`);
   const C = data.classes.length;
   if (saved && (saved.data.train !== data.train.size || saved.data.val !== data.val.size)) {
     throw new FerError(
