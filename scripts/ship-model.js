@@ -8,7 +8,9 @@
  * 2. exports it to ONNX with `fer export` (checked against TF.js),
  * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
  *    (report, metrics and charts in results/fer-lab-default/),
- * 4. writes MODEL_CARD.md from those numbers, then swaps the folder in atomically.
+ * 4. writes MODEL_CARD.md from those numbers, then swaps the folder in atomically;
+ * 5. keeps the run's last checkpoint (weights, optimizer state, position) in checkpoints/runs/<name>, so anyone can
+ *    continue the training with `fer train --resume --out checkpoints/runs/<name>`.
  * Every figure in the card comes from the files this script writes.
  */
 const { execFileSync } = require('child_process');
@@ -30,7 +32,7 @@ function runFer(args, options = {}) {
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const rel = (p) => path.relative(root, path.resolve(p));
 
-function modelCard({ run, data, config, history, meta, evalJson, onnxBytes, tfjsBytes }) {
+function modelCard({ run, data, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
   const recall = (k) => evalJson.perClass[k].recall;
@@ -49,7 +51,7 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | output | probabilities for ${meta.classes.join(', ')} |
 | files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), \`history.json\`, \`config.json\` |
 | data | FER2013 (Kaggle layout) training split: ${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
-| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min of training on the machine below |
+| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores) |
 
 ## Results on FER2013 PublicTest (${evalJson.n} images)
 
@@ -72,6 +74,10 @@ npx fer train --data ${data} --config checkpoints/recipes/fer-lab-default.json -
 node scripts/ship-model.js --run ${rel(run)} --data ${data}
 \`\`\`
 
+The run's last checkpoint (weights, Adam state, epoch and batch) is kept in \`${rel(keepRun)}\`; more epochs:
+\`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`, then ship again with \`--run ${rel(keepRun)}\`
+(\`best/\` is rewritten there when validation accuracy improves).
+
 Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg; class weights ${config.classWeights}; seed ${config.seed}.
 Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), TF.js wasm backend, no GPU.
 
@@ -79,6 +85,9 @@ Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model})
 
 - Trained on FER2013: 48x48 grayscale web images, mostly frontal faces, noisy labels (human accuracy on FER2013 is
   about 65%); expect lower accuracy on other faces, poses, lighting and cultures.
+- FER2013 repeats images: \`fer data\` finds ${audit.crossSplitDuplicates} images that are exact copies of an image in
+  another split (mostly training copies of PublicTest images) and ${audit.conflictingLabels} duplicate groups with
+  conflicting labels. ${(config.drop || []).includes('cross-split') ? 'This run left the cross-split copies out of training (`--drop cross-split`).' : 'This run trained on them (as the peer models did), which flatters PublicTest slightly; `fer train --drop cross-split` leaves them out.'}
 - Disgust has 436 training images (1.5%): its recall is the weakest; see the per-class table.
 - Classifies the expression shown, not the emotion felt. Not for decisions about people.
 `;
@@ -90,6 +99,7 @@ async function main() {
     .requiredOption('--data <path>', 'the FER2013 dataset the model was trained on (for the test split)')
     .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
+    .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume", path.join(root, 'checkpoints', 'runs', 'fer-lab-default'))
     .parse(process.argv);
   const o = program.opts();
   const run = path.resolve(o.run);
@@ -111,11 +121,19 @@ async function main() {
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
       command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data}`, model: meta.arch, ...evalJson,
     }, null, 2) + '\n');
+    const audit = JSON.parse(runFer(['data', o.data, '--json'])).audit;
     const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
     const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
-      modelCard({ run, data: o.data, config, history, meta, evalJson, onnxBytes, tfjsBytes }));
+      modelCard({ run, data: o.data, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun }));
   });
+  if (path.resolve(o.keepRun) !== run) {
+    await replaceDirAtomic(o.keepRun, (tmp) => {
+      fs.cpSync(path.join(run, 'last'), path.join(tmp, 'last'), { recursive: true });
+      fs.cpSync(best, path.join(tmp, 'best'), { recursive: true });
+      for (const f of ['config.json', 'history.json', 'history.csv']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
+    });
+  }
   console.error(`Shipped ${rel(o.out)} (model card: ${rel(path.join(o.out, 'MODEL_CARD.md'))}); evaluation in ${rel(o.results)}`);
 }
 
