@@ -20,7 +20,7 @@ import { EMOTIONS, IMAGE_SIZE } from '../emotions';
 import { FerError, errorMessage } from '../errors';
 import type { PreprocessSpec } from '../transforms/preprocess';
 import { projectPath } from '../util/fs';
-import { cropCount, inBatches } from './validate';
+import { cropCount, inBatches, readTensor } from './validate';
 import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
 
 export type PeerName = 'human' | 'face-api';
@@ -149,14 +149,7 @@ function makePredictor(name: PeerName, forward: Forward, release: () => void, pr
     preprocess,
     async predict(pixels: Uint8Array): Promise<Float32Array> {
       if (disposed) throw new FerError(`The predictor for ${source} was disposed.`);
-      return inBatches(pixels, batch, EMOTIONS.length, async (slice) => {
-        const probs = tf.tidy(() => tf.gather(forward(slice), order, 1));
-        try {
-          return (await probs.data()) as Float32Array;
-        } finally {
-          probs.dispose();
-        }
-      });
+      return inBatches(pixels, batch, EMOTIONS.length, (slice) => readTensor(() => tf.gather(forward(slice), order, 1)));
     },
     async dispose(): Promise<void> {
       if (disposed) return;

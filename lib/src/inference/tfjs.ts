@@ -6,7 +6,7 @@ import { PREPROCESS, PreprocessSpec, pixelsToTensor } from '../transforms/prepro
 import { loadModelDir } from '../util/model-io';
 import { FerError } from '../errors';
 import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
-import { checkModelIO, inBatches } from './validate';
+import { checkModelIO, inBatches, readTensor } from './validate';
 
 /** Wrap an already loaded model (the predictor owns it and disposes it). */
 export function createTfjsPredictor(model: tf.LayersModel, classes: readonly string[], source: string,
@@ -24,17 +24,11 @@ export function createTfjsPredictor(model: tf.LayersModel, classes: readonly str
     preprocess,
     async predict(pixels: Uint8Array): Promise<Float32Array> {
       if (disposed) throw new FerError(`The predictor for ${source} was disposed.`);
-      return inBatches(pixels, opts.batchSize, frozen.length, async (slice) => {
-        const probs = tf.tidy(() => {
+      return inBatches(pixels, opts.batchSize, frozen.length, (slice) =>
+        readTensor(() => {
           const out = model.predict(pixelsToTensor(slice, preprocess)) as tf.Tensor;
           return softmax ? tf.softmax(out) : out;
-        });
-        try {
-          return (await probs.data()) as Float32Array;
-        } finally {
-          probs.dispose();
-        }
-      });
+        }));
     },
     async dispose(): Promise<void> {
       if (disposed) return;

@@ -1,4 +1,5 @@
-/** Checks shared by the engines: the model must take 48x48 grayscale crops and output one score per class. */
+/** Shared by the engines: checks that a model takes 48x48 grayscale crops and outputs one score per class; batching. */
+import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
 import { PreprocessSpec } from '../transforms/preprocess';
@@ -47,4 +48,14 @@ export async function inBatches(pixels: Uint8Array, batch: number, classes: numb
     out.set(probs.subarray(0, m * classes), start * classes);
   }
   return out;
+}
+
+/** Run a TF.js computation on one batch and read its result back; the result tensor is always disposed. */
+export async function readTensor(compute: () => tf.Tensor): Promise<Float32Array> {
+  const t = tf.tidy(compute);
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }
