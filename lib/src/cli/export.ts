@@ -1,4 +1,4 @@
-/** `fer export --model <checkpoint dir> --out <file.onnx> [--fp16|--int8] [--web DIR]` */
+/** `fer export --model <checkpoint dir> --out <file.onnx> [--fp16|--int8|--int8-dynamic] [--web DIR]` */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
@@ -17,6 +17,7 @@ interface ExportFlags {
   out?: string;
   fp16?: boolean;
   int8?: boolean;
+  int8Dynamic?: boolean;
   web?: string;
   fold: boolean;
   verify: boolean;
@@ -42,7 +43,9 @@ function checkWebDir(web: string, model: string, modelDir: string): void {
 
 export async function runExport(flags: ExportFlags): Promise<void> {
   if (!flags.out && !flags.web) throw new FerError('Nothing to do: pass --out <file.onnx> and/or --web <dir>.');
-  if (flags.fp16 && flags.int8) throw new FerError('--fp16 and --int8 exclude each other: pick one.');
+  if ([flags.fp16, flags.int8, flags.int8Dynamic].filter(Boolean).length > 1) {
+    throw new FerError('--fp16, --int8 and --int8-dynamic exclude each other: pick one.');
+  }
   if (flags.out && !flags.out.toLowerCase().endsWith('.onnx')) {
     throw new FerError(`--out ${flags.out} should end in .onnx.`);
   }
@@ -61,7 +64,7 @@ export async function runExport(flags: ExportFlags): Promise<void> {
   await initBackend();
   const { model, meta } = await loadModelDir(source.dir);
   try {
-    const weights: WeightFormat = flags.fp16 ? 'float16' : flags.int8 ? 'int8' : 'float32';
+    const weights: WeightFormat = flags.fp16 ? 'float16' : flags.int8 ? 'int8' : flags.int8Dynamic ? 'int8-dynamic' : 'float32';
     console.log(`Model ${source.dir}: ${meta.arch}, ${model.countParams().toLocaleString('en')} parameters`);
     if (flags.out) {
       const bytes = exportOnnx(model, {
@@ -81,7 +84,7 @@ export async function runExport(flags: ExportFlags): Promise<void> {
     }
     if (flags.web) {
       const result = await exportWeb(model, flags.web, meta, { float16: weights === 'float16' });
-      const note = weights === 'int8' ? ' (int8 applies to ONNX only; web weights are float32)' : '';
+      const note = weights.startsWith('int8') ? ` (${weights} applies to ONNX only; web weights are float32)` : '';
       console.log(`Wrote ${result.dir}: ${result.files.join(', ')}; weights ${formatBytes(result.weightBytes)}${note}`);
     }
   } finally {
@@ -97,6 +100,7 @@ export function register(program: Command): void {
     .option('--out <file.onnx>', 'ONNX file to write')
     .option('--fp16', 'store weights as float16 (half the size; input/output stay float32)')
     .option('--int8', 'store Conv/Dense weights as per-channel int8 (about a quarter of the size)')
+    .option('--int8-dynamic', 'int8 Conv/Dense weights run as integer ops, activations quantized at run time')
     .option('--web <dir>', 'also write the TF.js web format (model.json + weight shards) for browsers')
     .option('--no-fold', 'keep BatchNormalization nodes instead of folding them into the convolutions')
     .option('--no-verify', 'skip the TF.js vs onnxruntime check on random crops')

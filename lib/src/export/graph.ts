@@ -16,7 +16,7 @@ export interface GraphNode {
   attrs: Record<string, AttrValue>;
 }
 
-export type InitData = Float32Array | Uint16Array | Int8Array | BigInt64Array;
+export type InitData = Float32Array | Uint16Array | Int8Array | Uint8Array | BigInt64Array;
 
 export interface Initializer {
   dims: number[];
@@ -105,6 +105,7 @@ function dataType(data: InitData): onnx.TensorProto.DataType {
   if (data instanceof Float32Array) return onnx.TensorProto.DataType.FLOAT;
   if (data instanceof Uint16Array) return onnx.TensorProto.DataType.FLOAT16;
   if (data instanceof Int8Array) return onnx.TensorProto.DataType.INT8;
+  if (data instanceof Uint8Array) return onnx.TensorProto.DataType.UINT8;
   return onnx.TensorProto.DataType.INT64;
 }
 

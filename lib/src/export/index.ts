@@ -11,3 +11,4 @@ export type { WebExportOptions, WebExportResult } from './web';
 export { encodeModel, weightBytes, OPSET } from './graph';
 export type { OnnxGraph, GraphNode, Initializer, ValueInfo } from './graph';
 export { compareOnnxToTfjs, randomCrops, maxAbsDiff } from './verify';
+export { toDynamicInt8 } from './dynamic';

@@ -5,7 +5,7 @@
  *   preprocess       JSON of the PreprocessSpec (input = pixel * scale + offset, NHWC)
  *   arch             registry architecture name
  *   fer_lab_version  the fer-lab version that wrote the file
- *   weights          float32 | float16 | int8
+ *   weights          float32 | float16 | int8 | int8-dynamic
  */
 import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';

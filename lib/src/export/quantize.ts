@@ -6,8 +6,10 @@
  *            DequantizeLinear (about a quarter of the size). Weight-only quantization: activations stay float32.
  */
 import { OnnxGraph, consumers } from './graph';
+import { toDynamicInt8 } from './dynamic';
 
-export type WeightFormat = 'float32' | 'float16' | 'int8';
+/** int8-dynamic: real integer Conv/Gemm with activations quantized at run time (see dynamic.ts). */
+export type WeightFormat = 'float32' | 'float16' | 'int8' | 'int8-dynamic';
 
 /** Weights with fewer elements than this stay float32 (a Cast node would cost more than it saves). */
 const MIN_ELEMENTS = 16;
@@ -118,5 +120,6 @@ export function toInt8Weights(graph: OnnxGraph): number {
 export function applyWeightFormat(graph: OnnxGraph, format: WeightFormat): number {
   if (format === 'float16') return toFloat16Weights(graph);
   if (format === 'int8') return toInt8Weights(graph);
+  if (format === 'int8-dynamic') return toDynamicInt8(graph);
   return 0;
 }
