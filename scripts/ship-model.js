@@ -130,7 +130,8 @@ async function main() {
   if (path.resolve(o.keepRun) !== run) {
     await replaceDirAtomic(o.keepRun, (tmp) => {
       fs.cpSync(path.join(run, 'last'), path.join(tmp, 'last'), { recursive: true });
-      fs.cpSync(best, path.join(tmp, 'best'), { recursive: true });
+      fs.mkdirSync(path.join(tmp, 'best')); // the best weights only: resuming needs the optimizer state of last/ alone
+      for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'best', f));
       for (const f of ['config.json', 'history.json', 'history.csv']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
     });
   }
