@@ -7,6 +7,7 @@
  */
 import { OnnxGraph, consumers } from './graph';
 import { toDynamicInt8 } from './dynamic';
+import { quantizeSymmetric } from './int8';
 
 /** int8-dynamic: real integer Conv/Gemm with activations quantized at run time (see dynamic.ts). */
 export type WeightFormat = 'float32' | 'float16' | 'int8' | 'int8-dynamic';
@@ -94,15 +95,7 @@ export function toInt8Weights(graph: OnnxGraph): number {
     const inner = axis === 0 ? w.length / channels : 1;
     const stride = axis === 0 ? 1 : channels;
     const channelOf = (i: number): number => (axis === 0 ? Math.floor(i / inner) : i % stride);
-    const maxAbs = new Float32Array(channels);
-    for (let i = 0; i < w.length; i++) {
-      const c = channelOf(i);
-      maxAbs[c] = Math.max(maxAbs[c], Math.abs(w[i]));
-    }
-    const scales = new Float32Array(channels);
-    for (let c = 0; c < channels; c++) scales[c] = maxAbs[c] > 0 ? maxAbs[c] / 127 : 1;
-    const q = new Int8Array(w.length);
-    for (let i = 0; i < w.length; i++) q[i] = Math.max(-127, Math.min(127, Math.round(w[i] / scales[channelOf(i)])));
+    const { q, scales } = quantizeSymmetric(w, channels, channelOf);
     const qName = freshName(graph, `${name}_int8`);
     const sName = freshName(graph, `${name}_scale`);
     const zName = freshName(graph, `${name}_zero_point`);
