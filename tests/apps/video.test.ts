@@ -7,6 +7,7 @@ import { FrameRecord, mirrorImage, probeVideo, processVideo } from '../../lib/sr
 import { liveWindowProblems, runLiveWindow } from '../../lib/src/apps/webcam';
 import { register } from '../../lib/src/cli/webcam';
 import { FerError } from '../../lib/src/errors';
+import { hasOpenCv } from '../../lib/src/faces/opencv';
 import { createDetector } from '../../lib/src/faces/detector';
 import { DEMO_PHOTOS, fakeClassifier, tmpDir } from './helpers';
 
@@ -101,13 +102,7 @@ describe('live window', () => {
     const problems = liveWindowProblems({ camera: 7 });
     expect(problems.some((p) => /DISPLAY is not set/.test(p))).toBe(true);
     if (!fs.existsSync('/dev/video7')) expect(problems.some((p) => /\/dev\/video7 does not exist/.test(p))).toBe(true);
-    let opencv = true;
-    try {
-      require.resolve('@u4/opencv4nodejs');
-    } catch {
-      opencv = false;
-    }
-    expect(problems.some((p) => /OPENCV4NODEJS_DISABLE_AUTOBUILD=1/.test(p))).toBe(!opencv);
+    expect(problems.some((p) => /OPENCV4NODEJS_DISABLE_AUTOBUILD=1/.test(p))).toBe(!hasOpenCv());
     const err = await runLiveWindow(pipeline, { camera: 7 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FerError);
     expect((err as Error).message).toMatch(/the live window cannot open; missing \(1\)/);

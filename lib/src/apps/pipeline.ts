@@ -3,6 +3,7 @@ import { FerError } from '../errors';
 import { cropFaces, CropOptions } from '../faces/crop';
 import { createDetector, DetectorName, DetectorOptions, FaceDetector } from '../faces/detector';
 import type { Box, Point, RgbImage } from '../faces/types';
+import type { Device, DeviceInfo } from '../inference/device';
 import { EmotionClassifier, openClassifier, OpenClassifierOptions } from './classifier';
 
 /** One classified face, full precision (internal; see FaceJson for the printed form). */
@@ -90,15 +91,19 @@ export interface FacePipeline {
   readonly detector: FaceDetector;
   readonly classifier: EmotionClassifier;
   readonly options: PipelineOptions;
+  /** Where the emotion model runs (when the classifier says; loaded Predictors do). */
+  readonly device?: DeviceInfo;
   analyze(image: RgbImage): Promise<FaceResult[]>;
   dispose(): Promise<void>;
 }
 
 export function makePipeline(detector: FaceDetector, classifier: EmotionClassifier, options: PipelineOptions = {}): FacePipeline {
+  const device = (classifier as { device?: DeviceInfo }).device;
   return {
     detector,
     classifier,
     options,
+    device,
     async analyze(image: RgbImage): Promise<FaceResult[]> {
       const faces = await detector.detect(image);
       return classifyFaces(image, faces, classifier, options);
@@ -116,6 +121,8 @@ export interface OpenPipelineOptions extends PipelineOptions {
   engine?: OpenClassifierOptions['engine'];
   /** onnxruntime threads for the emotion model, default 1 (one 48x48 crop is ~1 ms; the other core decodes and detects). */
   threads?: number;
+  /** Inference device for the emotion model: 'auto' (default), 'cpu' or 'gpu' (see inference/device.ts). */
+  device?: Device;
   detector?: DetectorName;
   detectorOptions?: DetectorOptions;
   /** Use this classifier instead of loading `model` (tests, notebooks). */
@@ -126,7 +133,7 @@ export interface OpenPipelineOptions extends PipelineOptions {
 export async function openPipeline(options: OpenPipelineOptions = {}): Promise<FacePipeline> {
   const detector = await createDetector(options.detector ?? 'blazeface', options.detectorOptions ?? {});
   try {
-    const classifier = options.classifier ?? (await openClassifier(options.model, { engine: options.engine, threads: options.threads ?? 1 }));
+    const classifier = options.classifier ?? (await openClassifier(options.model, { engine: options.engine, threads: options.threads ?? 1, device: options.device }));
     return makePipeline(detector, classifier, options);
   } catch (err) {
     detector.dispose();

@@ -50,8 +50,23 @@ export function probeVideo(file: string): VideoInfo {
   return { width: Number(stream.width), height: Number(stream.height), fps, frames: Number.isFinite(frames) && frames > 0 ? frames : undefined };
 }
 
-/** Decode frames as RGB images, one at a time, from a file (or ffmpeg input args, e.g. a v4l2 camera). */
+/**
+ * A frame limit must be a whole number >= 1 (undefined = no limit). 0 is refused rather than read as "none" or
+ * "no limit": either reading would surprise someone, and processing no frames produces nothing.
+ */
+export function checkMaxFrames(maxFrames: number | undefined): void {
+  if (maxFrames !== undefined && !(Number.isInteger(maxFrames) && maxFrames >= 1)) {
+    throw new FerError(`max frames must be a whole number >= 1, got ${maxFrames} (leave it out to process every frame)`);
+  }
+}
+
+/**
+ * Decode frames as RGB images, one at a time, from a file (or ffmpeg input args, e.g. a v4l2 camera).
+ * `maxFrames` caps how many are yielded (0 yields none and does not start ffmpeg).
+ */
 export async function* readFrames(inputArgs: string[], width: number, height: number, options: { maxFrames?: number } = {}): AsyncGenerator<RgbImage> {
+  const limit = options.maxFrames ?? Infinity;
+  if (limit <= 0) return;
   const args = ['-v', 'error', ...inputArgs, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${width}x${height}`, '-'];
   const proc = spawn(ffmpegPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -60,6 +75,8 @@ export async function* readFrames(inputArgs: string[], width: number, height: nu
     proc.on('error', (err) => reject(new FerError(`could not run ffmpeg (${err.message}); ${FFMPEG_HELP}`)));
     proc.on('close', (code) => resolve(code));
   });
+  // A spawn failure rejects before anything awaits `exited`: mark it handled here; it is rethrown below.
+  exited.catch(() => undefined);
   const frameBytes = width * height * 3;
   let pending: Buffer[] = [];
   let have = 0;
@@ -70,11 +87,12 @@ export async function* readFrames(inputArgs: string[], width: number, height: nu
       have += chunk.length;
       while (have >= frameBytes) {
         const all = Buffer.concat(pending, have);
-        yield { data: new Uint8Array(all.buffer, all.byteOffset, frameBytes).slice(), width, height };
         const rest = all.subarray(frameBytes);
         pending = rest.length ? [rest] : [];
         have = rest.length;
-        if (options.maxFrames !== undefined && ++count >= options.maxFrames) return;
+        yield { data: new Uint8Array(all.buffer, all.byteOffset, frameBytes).slice(), width, height };
+        // Stop right after the last wanted frame (without waiting for ffmpeg to decode another).
+        if (++count >= limit) return;
       }
     }
     const code = await exited;
@@ -154,6 +172,7 @@ export interface ProcessVideoOptions {
   annotate?: AnnotateOptions;
   /** Draw the processing FPS (default true when writing a video). */
   showFps?: boolean;
+  /** Stop after this many frames (a whole number >= 1; FerError otherwise). Default: every frame. */
   maxFrames?: number;
   /** Stop early (Ctrl-C on a camera); what was processed is still written. */
   signal?: AbortSignal;
@@ -199,12 +218,14 @@ export async function processVideo(input: string, pipeline: FacePipeline, option
       throw new FerError(`${out} is the input video: writing it would overwrite ${input}; pick another output file`, { file: input });
     }
   }
+  checkMaxFrames(options.maxFrames);
   const info = probeVideo(input);
   return processFrames(readFrames(['-i', input], info.width, info.height, { maxFrames: options.maxFrames }), info, pipeline, options);
 }
 
 /** Run the pipeline over frames from any source (file, camera). */
 export async function processFrames(frames: AsyncIterable<RgbImage>, info: VideoInfo, pipeline: FacePipeline, options: ProcessVideoOptions = {}): Promise<VideoSummary> {
+  checkMaxFrames(options.maxFrames);
   const jsonlPath = options.framesJsonl ?? (options.out ? framesPathFor(options.out) : undefined);
   // Before ffmpeg starts: an output path that is a folder (or under a file) fails here with a message naming it.
   if (options.out) assertOutputFile(options.out, '--out');
@@ -233,6 +254,7 @@ export async function processFrames(frames: AsyncIterable<RgbImage>, info: Video
       if (results.length > 0) withFaces++;
       n++;
       options.onFrame?.(record, ms);
+      if (options.maxFrames !== undefined && n >= options.maxFrames) break;
     }
     if (writer) await writer.close();
   } catch (err) {

@@ -32,11 +32,19 @@ function tryRequire(pkg: string): string | undefined {
   }
 }
 
-async function activate(choice: BackendChoice): Promise<BackendInfo> {
+/** The package that runs TF.js on a CUDA GPU; `initBackend(choice, { gpu: false })` never loads it. */
+export const GPU_PACKAGE = '@tensorflow/tfjs-node-gpu';
+
+export interface InitBackendOptions {
+  /** false: CPU only (skip @tensorflow/tfjs-node-gpu, e.g. for `--cpu`). Default true. */
+  gpu?: boolean;
+}
+
+async function activate(choice: BackendChoice, allowGpu: boolean): Promise<BackendInfo> {
   const skipped: string[] = [];
   const wantNative = choice === 'auto' || choice === 'tensorflow';
   if (wantNative) {
-    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    for (const pkg of allowGpu ? [GPU_PACKAGE, '@tensorflow/tfjs-node'] : ['@tensorflow/tfjs-node']) {
       const why = tryRequire(pkg);
       if (why === undefined && (await tf.setBackend('tensorflow'))) {
         return { name: 'tensorflow', package: pkg, skipped };
@@ -73,14 +81,24 @@ async function activate(choice: BackendChoice): Promise<BackendInfo> {
  * Make sure a backend is active and return which one. Safe to call many times: the first choice sticks unless a
  * different explicit backend is asked for. `FER_BACKEND` (auto|tensorflow|wasm|cpu) overrides the default.
  */
-export async function initBackend(choice?: BackendChoice): Promise<BackendInfo> {
+export async function initBackend(choice?: BackendChoice, options: InitBackendOptions = {}): Promise<BackendInfo> {
   const wanted: BackendChoice = choice ?? ((process.env.FER_BACKEND as BackendChoice | undefined) || 'auto');
   if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(wanted)) {
     throw new FerError(`Unknown backend "${wanted}": use auto, tensorflow, wasm or cpu.`);
   }
+  const allowGpu = options.gpu ?? true;
+  if (!allowGpu && pending) {
+    // Let a running activation finish, then check what it picked.
+    await pending.catch(() => undefined);
+    return initBackend(choice, options);
+  }
+  if (!allowGpu && current?.package === GPU_PACKAGE) {
+    // tfjs-node and tfjs-node-gpu register the same 'tensorflow' backend: one process cannot switch between them.
+    throw new FerError(`TF.js already runs on ${GPU_PACKAGE} in this process; choose the CPU before anything loads a model (--cpu).`);
+  }
   if (current && (wanted === 'auto' || wanted === current.name)) return current;
   if (pending && wanted === 'auto') return pending;
-  pending = activate(wanted).then((info) => {
+  pending = activate(wanted, allowGpu).then((info) => {
     current = info;
     return info;
   });

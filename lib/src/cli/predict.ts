@@ -8,8 +8,9 @@ import { openPipeline } from '../apps/pipeline';
 import { writeReports } from '../apps/report';
 import { assertOutputDir } from '../util/fs';
 import { positiveNumber } from './args';
+import { addDeviceOptions, DeviceFlags, deviceFromFlags, reportDevice } from './device';
 
-interface PredictFlags {
+interface PredictFlags extends DeviceFlags {
   model?: string;
   detector: DetectorName;
   detectorModel: 'back' | 'front';
@@ -39,7 +40,9 @@ export async function runPredict(target: string, flags: PredictFlags): Promise<B
     model: flags.model,
     detector: flags.detector,
     detectorOptions: { model: flags.detectorModel, ...(flags.minScore !== undefined ? { minScore: flags.minScore } : {}) },
+    device: deviceFromFlags(flags),
   });
+  reportDevice(pipeline);
   const bar = new SingleBar({ stream: process.stderr, format: 'predict [{bar}] {value}/{total} files | {file}', hideCursor: true, clearOnComplete: true });
   bar.start(inputs.files.length, 0, { file: '' });
   let entries: BatchEntry[];
@@ -71,7 +74,7 @@ export async function runPredict(target: string, flags: PredictFlags): Promise<B
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description('detect faces in an image or a folder of images, classify their expressions, write annotated copies and reports')
     .argument('<target>', 'image file or folder')
@@ -84,7 +87,8 @@ export function register(program: Command): void {
     .option('-r, --recursive', 'include subfolders')
     .option('--no-bars', 'do not draw probability bars')
     .option('--max-pixels <megapixels>', 'refuse larger images (decompression-bomb guard)', positiveNumber, 100)
-    .option('--concurrency <n>', 'files processed at once', (v) => Math.max(1, Math.round(positiveNumber(v))), 2)
+    .option('--concurrency <n>', 'files processed at once', (v) => Math.max(1, Math.round(positiveNumber(v))), 2);
+  addDeviceOptions(command)
     .action(async (target: string, flags: PredictFlags) => {
       await runPredict(target, flags);
     });

@@ -5,8 +5,9 @@ import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { createFerServer } from '../apps/server';
 import { numberArg } from './args';
+import { addDeviceOptions, DeviceFlags, deviceFromFlags, reportDevice } from './device';
 
-interface ServeFlags {
+interface ServeFlags extends DeviceFlags {
   port: number;
   host: string;
   model?: string;
@@ -16,15 +17,17 @@ interface ServeFlags {
 const port = numberArg({ integer: true, min: 0, max: 65535 });
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('HTTP server: POST /predict (image bytes -> JSON), POST /annotate (-> JPEG), GET / upload page')
     .option('-p, --port <n>', 'port (0 = any free port)', port, 8080)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
-    .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar').choices(DETECTOR_NAMES).default('blazeface'))
+    .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar').choices(DETECTOR_NAMES).default('blazeface'));
+  addDeviceOptions(command)
     .action(async (flags: ServeFlags) => {
-      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector });
+      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, device: deviceFromFlags(flags) });
+      reportDevice(pipeline);
       const server = createFerServer(pipeline);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err: NodeJS.ErrnoException) =>

@@ -6,9 +6,10 @@ import { DETECTOR_NAMES, DetectorName } from '../faces/detector';
 import { openPipeline } from '../apps/pipeline';
 import { processFrames, processVideo, readFrames, VideoSummary } from '../apps/video';
 import { assertLiveWindow, runLiveWindow } from '../apps/webcam';
-import { wholeNumber } from './args';
+import { positiveInt, wholeNumber } from './args';
+import { addDeviceOptions, DeviceFlags, deviceFromFlags, reportDevice } from './device';
 
-interface WebcamFlags {
+interface WebcamFlags extends DeviceFlags {
   camera: number;
   video?: string;
   model?: string;
@@ -22,14 +23,20 @@ interface WebcamFlags {
   maxFrames?: number;
 }
 
-const count = wholeNumber;
 
 async function runHeadless(flags: WebcamFlags, mirror: boolean): Promise<VideoSummary> {
   if (!flags.out && !flags.frames) throw new FerError('--headless needs --out FILE.mp4 and/or --frames FILE.jsonl (where to put the results)');
+  // A camera without OpenCV: ffmpeg's video4linux2 input (Linux), scaled to 640x480. Checked before loading models.
+  const dev = `/dev/video${flags.camera}`;
+  if (flags.video === undefined) {
+    if (process.platform !== 'linux') throw new FerError('--headless with a camera works on Linux (video4linux2); elsewhere use --video FILE');
+    if (!fs.existsSync(dev)) throw new FerError(`no camera: ${dev} does not exist (pick another with --camera N, or use --video FILE)`);
+  }
+  const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel }, device: deviceFromFlags(flags) });
+  reportDevice(pipeline);
   const stop = new AbortController();
   const onSigint = (): void => stop.abort();
   process.once('SIGINT', onSigint);
-  const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel } });
   const options = {
     out: flags.out,
     framesJsonl: flags.frames,
@@ -43,10 +50,6 @@ async function runHeadless(flags: WebcamFlags, mirror: boolean): Promise<VideoSu
   };
   try {
     if (flags.video !== undefined) return await processVideo(flags.video, pipeline, options);
-    // A camera without OpenCV: ffmpeg's video4linux2 input (Linux), scaled to 640x480.
-    const dev = `/dev/video${flags.camera}`;
-    if (process.platform !== 'linux') throw new FerError('--headless with a camera works on Linux (video4linux2); elsewhere use --video FILE');
-    if (!fs.existsSync(dev)) throw new FerError(`no camera: ${dev} does not exist (pick another with --camera N, or use --video FILE)`);
     return await processFrames(readFrames(['-f', 'v4l2', '-i', dev], 640, 480, { maxFrames: flags.maxFrames }), { width: 640, height: 480, fps: 25 }, pipeline, options);
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -56,10 +59,10 @@ async function runHeadless(flags: WebcamFlags, mirror: boolean): Promise<VideoSu
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('webcam')
     .description("real-time expression recognition: a window with boxes, labels and bars ('s' bars, 'f' FPS, 'q' quits; needs @u4/opencv4nodejs), or --headless on a video file")
-    .option('-c, --camera <n>', 'camera index', count, 0)
+    .option('-c, --camera <n>', 'camera index', wholeNumber, 0)
     .option('-v, --video <file>', 'read this video file instead of a camera')
     .option('-m, --model <path>', 'model file or folder (default: the shipped model)')
     .addOption(new Option('-d, --detector <name>', 'face detector: blazeface or haar').choices(DETECTOR_NAMES).default('blazeface'))
@@ -70,7 +73,8 @@ export function register(program: Command): void {
     .option('--frames <file.jsonl>', 'per-frame JSON lines (default with --out: <out>.frames.jsonl)')
     .option('--headless', 'no window: process frames and write --out / --frames (works without OpenCV, uses ffmpeg)')
     .option('--no-bars', 'start without probability bars')
-    .option('--max-frames <n>', 'stop after this many frames', count)
+    .option('--max-frames <n>', 'stop after this many frames (1 or more)', positiveInt);
+  addDeviceOptions(command)
     .action(async (flags: WebcamFlags, cmd: Command) => {
       // --mirror/--no-mirror given explicitly wins; otherwise cameras mirror and files do not.
       const explicit = cmd.getOptionValueSource('mirror') === 'cli';
@@ -81,13 +85,20 @@ export function register(program: Command): void {
           `${s.out ? `; video ${s.out}` : ''}${s.framesJsonl ? `; per-frame JSON ${s.framesJsonl}` : ''}`);
         return;
       }
-      const live = { camera: flags.camera, video: flags.video, mirror, out: flags.out, bars: flags.bars };
+      if (flags.frames) throw new FerError('--frames (per-frame JSON) works with --headless; the live window records only the video (--out)');
+      const stop = new AbortController();
+      const live = { camera: flags.camera, video: flags.video, mirror, out: flags.out, bars: flags.bars, maxFrames: flags.maxFrames, signal: stop.signal };
       assertLiveWindow(live); // before loading anything
-      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel } });
+      const pipeline = await openPipeline({ model: flags.model, detector: flags.detector, detectorOptions: { model: flags.detectorModel }, device: deviceFromFlags(flags) });
+      reportDevice(pipeline);
+      const onSigint = (): void => stop.abort();
+      process.once('SIGINT', onSigint);
       try {
-        const shown = await runLiveWindow(pipeline, live);
-        console.log(`fer webcam: ${shown} frames shown`);
+        const s = await runLiveWindow(pipeline, live);
+        const why = { quit: "'q' pressed", 'window-closed': 'window closed', 'end-of-video': 'end of the video', 'max-frames': '--max-frames reached', interrupted: 'Ctrl-C' }[s.stopped];
+        console.log(`fer webcam: ${s.frames} frames shown (${s.framesWithFaces} with faces), stopped: ${why}${s.out ? `; video ${s.out}` : ''}`);
       } finally {
+        process.removeListener('SIGINT', onSigint);
         await pipeline.dispose();
       }
     });

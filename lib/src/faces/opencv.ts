@@ -17,6 +17,7 @@ export interface CvMat {
   getData(): Buffer;
   cvtColor(code: number): CvMat;
   flip(flipCode: number): CvMat;
+  resize(rows: number, cols: number): CvMat;
   empty: boolean;
 }
 export interface CvCascade {
@@ -24,6 +25,8 @@ export interface CvCascade {
 }
 export interface CvVideoCapture {
   read(): CvMat;
+  /** A capture property, e.g. CAP_PROP_FPS (0 when unknown). */
+  get(property: number): number;
   release(): void;
 }
 export interface OpenCv {
@@ -34,6 +37,10 @@ export interface OpenCv {
   imshow(name: string, img: CvMat): void;
   waitKey(ms: number): number;
   destroyAllWindows(): void;
+  /** WND_PROP_VISIBLE is < 1 once the user closed the window. */
+  getWindowProperty(name: string, prop: number): number;
+  WND_PROP_VISIBLE: number;
+  CAP_PROP_FPS: number;
   HAAR_FRONTALFACE_DEFAULT: string;
   CV_8UC3: number;
   COLOR_RGB2GRAY: number;
@@ -43,7 +50,8 @@ export interface OpenCv {
 
 export const OPENCV_INSTALL_HELP =
   'install the optional OpenCV bindings: `sudo apt-get install libopencv-dev` (Debian/Ubuntu; macOS: `brew install opencv`), ' +
-  'then `OPENCV4NODEJS_DISABLE_AUTOBUILD=1 npm install @u4/opencv4nodejs` in the project folder (compiles for 10-25 minutes)';
+  'then in the project folder `OPENCV4NODEJS_DISABLE_AUTOBUILD=1 npm install --no-save @u4/opencv4nodejs` (compiles C++ for 10-25 minutes; ' +
+  'without internet access add `npm_config_nodedir=/usr` so node-gyp uses the system Node headers)';
 
 let cached: OpenCv | undefined;
 

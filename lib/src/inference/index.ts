@@ -2,7 +2,9 @@
 export { loadPredictor, defaultModelPath, resolveModelSource } from './predictor';
 export type { ModelSource } from './predictor';
 export { createOnnxPredictor, loadOnnxPredictor } from './onnx';
-export { createTfjsPredictor, loadTfjsPredictor } from './tfjs';
+export { createTfjsPredictor, loadTfjsPredictor, initTfjsDevice } from './tfjs';
+export { chooseOnnxDevice, onnxGpuProblems, tfjsGpuProblems, cudaProviderFiles, onnxBindingDir, describeDevice, assertDevice, DEVICES } from './device';
+export type { Device, DeviceInfo, DeviceProbe, OnnxDeviceChoice } from './device';
 export {
   loadPeerPredictor, loadHumanEmotionPredictor, loadFaceApiExpressionPredictor, parsePeerSpec, peerColumnOrder, peerDir,
   PEERS, PEER_NAMES, PEER_PREFIX,

@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { FerError, errorMessage } from '../errors';
 import { decodeOnnx, readOnnxFile, readOnnxMetadata } from '../export/onnx';
 import { normalizePixels } from '../transforms/preprocess';
+import { chooseOnnxDevice, DeviceProbe } from './device';
 import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
 import { checkModelIO, inBatches } from './validate';
 
@@ -12,20 +13,37 @@ function tensorShape(meta: ort.InferenceSession.ValueMetadata | undefined): Read
 
 /** A Predictor over ONNX bytes; `source` names the file (or folder) in messages. */
 export async function createOnnxPredictor(bytes: Uint8Array, source: string,
-  options: PredictorOptions = {}): Promise<Predictor> {
+  options: PredictorOptions = {}, probe?: DeviceProbe): Promise<Predictor> {
   const opts = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
   const meta = readOnnxMetadata(decodeOnnx(bytes, source), source);
-  let session: ort.InferenceSession;
-  try {
-    session = await ort.InferenceSession.create(bytes, {
+  const choice = chooseOnnxDevice(opts.device, probe);
+  let device = choice.info;
+  const create = (executionProviders: string[]): Promise<ort.InferenceSession> =>
+    ort.InferenceSession.create(bytes, {
       intraOpNumThreads: opts.threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      executionProviders,
+      logSeverityLevel: 3,
     });
+  let session: ort.InferenceSession;
+  try {
+    session = await create(choice.executionProviders);
   } catch (err) {
-    throw new FerError(`onnxruntime cannot load ${source}: ${errorMessage(err)}. Re-export it with \`fer export\`.`,
-      { file: source, cause: err });
+    if (device.device !== 'gpu') {
+      throw new FerError(`onnxruntime cannot load ${source}: ${errorMessage(err)}. Re-export it with \`fer export\`.`,
+        { file: source, cause: err });
+    }
+    // The CUDA provider files are there but did not load (e.g. no CUDA 12 / cuDNN libraries).
+    const why = errorMessage(err).split('\n')[0];
+    if (opts.device === 'gpu') {
+      throw new FerError(`--device gpu: onnxruntime-node could not start its CUDA provider for ${source} (${why}). Use --cpu.`, { file: source, cause: err });
+    }
+    session = await create(['cpu']).catch((e: unknown) => {
+      throw new FerError(`onnxruntime cannot load ${source}: ${errorMessage(e)}. Re-export it with \`fer export\`.`, { file: source, cause: e });
+    });
+    device = { device: 'cpu', runtime: 'onnxruntime-node CPU', note: `the CUDA provider did not start: ${why}` };
   }
   const inputName = session.inputNames[0];
   const outputName = session.outputNames.includes('probabilities') ? 'probabilities' : session.outputNames[0];
@@ -50,6 +68,7 @@ export async function createOnnxPredictor(bytes: Uint8Array, source: string,
   let released = false;
   return {
     engine: 'onnx',
+    device,
     classes,
     source,
     preprocess: spec,

@@ -10,17 +10,18 @@
  *                  face-api's source; [n,112,112,3] RGB, (x - meanRgb) / 255, softmax added as face-api does.
  *
  * The model files live in assets/peers/ (see its README for origin, licences and checksums).
- * Peers always run on TF.js (the backend from initBackend(): tensorflow if installed, else wasm).
+ * Peers always run on TF.js (the backend from initTfjsDevice(options.device): tensorflow if installed, else wasm).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../backend';
 import { EMOTIONS, IMAGE_SIZE } from '../emotions';
 import { FerError, errorMessage } from '../errors';
 import type { PreprocessSpec } from '../transforms/preprocess';
 import { projectPath } from '../util/fs';
 import { cropCount, inBatches, readTensor } from './validate';
+import type { DeviceInfo } from './device';
+import { initTfjsDevice } from './tfjs';
 import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
 
 export type PeerName = 'human' | 'face-api';
@@ -136,7 +137,7 @@ function rawTensor(pixels: Uint8Array): tf.Tensor4D {
 type Forward = (pixels: Uint8Array) => tf.Tensor2D;
 
 function makePredictor(name: PeerName, forward: Forward, release: () => void, preprocess: PreprocessSpec,
-  options: PredictorOptions, maxBatch = Infinity): Predictor {
+  options: PredictorOptions, device: DeviceInfo, maxBatch = Infinity): Predictor {
   const opts = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
   const batch = Math.max(1, Math.min(opts.batchSize, maxBatch));
   const order = tf.tensor1d(peerColumnOrder(name), 'int32');
@@ -144,6 +145,7 @@ function makePredictor(name: PeerName, forward: Forward, release: () => void, pr
   let disposed = false;
   return {
     engine: 'tfjs',
+    device,
     classes: Object.freeze([...EMOTIONS]),
     source,
     preprocess,
@@ -171,7 +173,7 @@ interface GraphModelJson {
 
 /** Human's emotion model: a TF.js graph model read from assets/peers/human-emotion. */
 export async function loadHumanEmotionPredictor(options: PredictorOptions = {}): Promise<Predictor> {
-  await initBackend();
+  const device = await initTfjsDevice(options.device);
   const dir = peerDir('human');
   const jsonFile = path.join(dir, 'emotion.json');
   const json = readJson<GraphModelJson>(jsonFile, 'human');
@@ -203,7 +205,7 @@ export async function loadHumanEmotionPredictor(options: PredictorOptions = {}):
     return model.execute(x) as tf.Tensor2D;
   };
   const preprocess: PreprocessSpec = { size: side, channels: 1, scale: 2 / 255, offset: -1, layout: 'NHWC' };
-  return makePredictor('human', forward, () => model.dispose(), preprocess, options);
+  return makePredictor('human', forward, () => model.dispose(), preprocess, options, device);
 }
 
 interface WeightGroup {
@@ -248,7 +250,7 @@ function faceApiWeightNames(): string[] {
 
 /** face-api's expression model: its weights (uint8-quantised, dequantised by tf.io.decodeWeights) + its network. */
 export async function loadFaceApiExpressionPredictor(options: PredictorOptions = {}): Promise<Predictor> {
-  await initBackend();
+  const device = await initTfjsDevice(options.device);
   const dir = peerDir('face-api');
   const manifestFile = path.join(dir, 'face_expression_model-weights_manifest.json');
   const manifest = readJson<WeightGroup[]>(manifestFile, 'face-api');
@@ -287,7 +289,7 @@ export async function loadFaceApiExpressionPredictor(options: PredictorOptions =
     mean.dispose();
     tf.dispose(Object.values(w));
   };
-  return makePredictor('face-api', forward, release, preprocess, options, FACE_API_MAX_BATCH);
+  return makePredictor('face-api', forward, release, preprocess, options, device, FACE_API_MAX_BATCH);
 }
 
 /** Load a peer by name ('human' | 'face-api'). `options.engine` is ignored: peers run on TF.js. */

@@ -64,7 +64,8 @@ export function resolveModelSource(pathOrDir: string, engine: Engine): ModelSour
 
 /** Load a model folder, export it to ONNX in memory and run it on onnxruntime-node. */
 async function onnxFromFolder(dir: string, options: PredictorOptions): Promise<Predictor> {
-  await initBackend();
+  // TF.js only reads the folder here (inference runs on onnxruntime); --cpu still keeps it off tfjs-node-gpu.
+  await initBackend(undefined, { gpu: options.device !== 'cpu' });
   const { model, meta } = await loadModelDir(dir);
   let bytes: Uint8Array;
   try {

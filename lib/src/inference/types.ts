@@ -1,4 +1,5 @@
 import type { PreprocessSpec } from '../transforms/preprocess';
+import type { Device, DeviceInfo } from './device';
 
 export type Engine = 'onnx' | 'tfjs';
 
@@ -9,6 +10,8 @@ export interface Predictor {
   readonly source: string;
   /** How uint8 crops become model input (from the model's metadata). */
   readonly preprocess: PreprocessSpec;
+  /** The device it runs on and why (see device.ts). */
+  readonly device?: DeviceInfo;
   /** n 48x48 uint8 grayscale crops back to back (n*2304 bytes) -> n*classes.length probabilities. */
   predict(pixels: Uint8Array): Promise<Float32Array>;
   dispose(): Promise<void>;
@@ -21,6 +24,8 @@ export interface PredictorOptions {
   threads?: number;
   /** Crops per model call; bigger inputs are split (bounds memory). Default 256. */
   batchSize?: number;
+  /** 'auto' (default: a GPU when one is usable, else the CPU), 'cpu', or 'gpu' (FerError when none is usable). */
+  device?: Device;
 }
 
-export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { engine: 'onnx', threads: 2, batchSize: 256 };
+export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { engine: 'onnx', threads: 2, batchSize: 256, device: 'auto' };
