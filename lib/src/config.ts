@@ -15,6 +15,9 @@ import { DEFAULT_MIX, MixOptions, validateMixOptions } from './transforms/mix';
 import { DEFAULT_SCHEDULE, ScheduleName, ScheduleOptions } from './train/schedules';
 import type { OptimizerName } from './train/optimizers';
 
+
+export type TrainEngine = 'auto' | 'onnxruntime' | 'tfjs';
+export const TRAIN_ENGINES: readonly TrainEngine[] = ['auto', 'onnxruntime', 'tfjs'];
 export type ClassWeightMode = 'none' | 'inverse' | 'sqrt';
 /** Data-audit findings that can be left out of training (see data/audit.ts); test images are never dropped. */
 export type DropKind = 'duplicates' | 'cross-split' | 'conflicting' | 'blank';
@@ -64,7 +67,15 @@ export interface TrainConfig {
   /** Start over even if `out` holds a run. */
   overwrite: boolean;
   backend: BackendChoice;
-  /** Worker threads for data-parallel training (each runs its own backend on a share of every batch); 1 = none. */
+  /**
+   * What computes the training steps: 'onnxruntime' (onnxruntime-node's multi-threaded CPU kernels, the fastest
+   * here), 'tfjs' (the TF.js backend, optionally over `workers`), or 'auto' (onnxruntime when the model's layers
+   * are supported and no TF.js native backend is installed, else tfjs).
+   */
+  engine: TrainEngine;
+  /** onnxruntime threads (0 = one per core). */
+  threads: number;
+  /** Worker threads for data-parallel training (each runs its own backend on a share of every batch); 1 = none. tfjs engine only. */
   workers: number;
   /** Also save out/last every this many minutes inside long epochs (0 = only at epoch ends). */
   checkpointMinutes: number;
@@ -106,6 +117,8 @@ export function defaultTrainConfig(): TrainConfig {
     resume: false,
     overwrite: false,
     backend: 'auto',
+    engine: 'auto',
+    threads: 0,
     workers: 1,
     checkpointMinutes: 10,
   };
@@ -232,6 +245,8 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   bool('resume');
   bool('overwrite');
   oneOf('backend', c.backend, ['auto', 'tensorflow', 'wasm', 'cpu']);
+  oneOf('engine', c.engine, TRAIN_ENGINES);
+  int('threads', 0, 256);
   int('workers', 1, 16);
   real('checkpointMinutes', c.checkpointMinutes, 0, 1e6);
 }

@@ -68,7 +68,7 @@ export function testConfig(out: string, over: TrainConfigInput = {}): TrainConfi
   return mergeTrainConfig(
     defaultTrainConfig(),
     {
-      arch: 'tiny', out, epochs: 3, batchSize: 16, evalBatchSize: 32, backend: 'wasm', augment: 'standard',
+      arch: 'tiny', out, epochs: 3, batchSize: 16, evalBatchSize: 32, backend: 'wasm', engine: 'tfjs', augment: 'standard',
       checkpointMinutes: 0, earlyStopping: 0, ...over,
     },
     'test',

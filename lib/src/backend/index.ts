@@ -4,6 +4,7 @@
  *   -> wasm (@tensorflow/tfjs-backend-wasm, always installed; fer-lab adds the conv gradient kernels it lacks)
  *   -> cpu (pure JS, 15-300x slower: tests only, or when asked for).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { FerError, errorMessage } from '../errors';
@@ -23,7 +24,26 @@ export interface BackendInfo {
 let current: BackendInfo | undefined;
 let pending: Promise<BackendInfo> | undefined;
 
+/**
+ * The native binding tfjs-node(-gpu) loads, built by its install script (which downloads libtensorflow). Checked
+ * before require(): requiring a package whose binding is missing registers its kernels, then fails, and the next
+ * candidate prints a "kernel already registered" warning per kernel.
+ */
+function nativeBindingProblem(pkg: string): string | undefined {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg}: not installed`;
+  }
+  const lib = path.join(dir, 'lib');
+  const built = fs.existsSync(lib) && fs.readdirSync(lib).some((d) => d.startsWith('napi-v') && fs.existsSync(path.join(lib, d, 'tfjs_binding.node')));
+  return built ? undefined : `${pkg}: installed without its native binding (its install script could not download libtensorflow)`;
+}
+
 function tryRequire(pkg: string): string | undefined {
+  const missing = pkg.startsWith('@tensorflow/tfjs-node') ? nativeBindingProblem(pkg) : undefined;
+  if (missing) return missing;
   try {
     require(pkg);
     return undefined;

@@ -2,7 +2,7 @@
 import * as path from 'path';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeBackend, initBackend } from '../backend';
-import { ClassWeightMode, DROP_KINDS, DropKind, readTrainConfigFile, resolveTrainConfig, TrainConfigInput } from '../config';
+import { ClassWeightMode, DROP_KINDS, DropKind, readTrainConfigFile, resolveTrainConfig, TrainConfigInput, TrainEngine } from '../config';
 import { listModels } from '../models';
 import { abortOnSigint, progressBar } from '../train/callbacks';
 import { readSavedConfig } from '../train/checkpoint';
@@ -39,6 +39,8 @@ interface TrainFlags {
   valFraction?: number;
   earlyStopping?: number;
   workers?: number;
+  engine?: string;
+  threads?: number;
 }
 
 function number(value: string): number {
@@ -77,6 +79,8 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     valFraction: f.valFraction,
     earlyStopping: f.earlyStopping,
     workers: f.workers,
+    engine: f.engine as TrainEngine | undefined,
+    threads: f.threads,
   };
   if (f.schedule !== undefined) input.schedule = f.schedule as ScheduleName;
   if (f.augment !== undefined) input.augment = f.augment as AugmentPreset;
@@ -154,6 +158,8 @@ export function register(program: Command): void {
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)
     .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)
-    .option('--workers <n>', 'data-parallel training over n worker threads (2 uses both cores with wasm)', integer)
+    .option('--engine <name>', 'what computes the steps: auto (onnxruntime when it supports the model), onnxruntime or tfjs')
+    .option('--threads <n>', 'onnxruntime threads (0 = one per core)', integer)
+    .option('--workers <n>', 'tfjs engine: data-parallel training over n worker threads (2 uses both cores with wasm)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

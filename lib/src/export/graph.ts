@@ -36,6 +36,9 @@ export interface OnnxGraph {
   initializers: Map<string, Initializer>;
   input: ValueInfo;
   output: ValueInfo;
+  /** More float32 inputs/outputs after `input`/`output` (the training graph has many; exported models have none). */
+  extraInputs?: ValueInfo[];
+  extraOutputs?: ValueInfo[];
   opset: number;
 }
 
@@ -166,8 +169,8 @@ export function encodeModel(graph: OnnxGraph, options: EncodeOptions): Uint8Arra
         dataType: dataType(init.data),
         rawData: rawBytes(init.data),
       })),
-      input: [valueInfo(graph.input)],
-      output: [valueInfo(graph.output)],
+      input: [graph.input, ...(graph.extraInputs ?? [])].map(valueInfo),
+      output: [graph.output, ...(graph.extraOutputs ?? [])].map(valueInfo),
     },
   };
   return onnx.ModelProto.encode(model).finish();

@@ -9,3 +9,4 @@ export { deriveSeed, createRandom, streamFor, permutation, withSeededMathRandom 
 export { prepareTrainingData, batchesPerEpoch, TrainingData, SplitData } from './data';
 export * from './step';
 export { parallelStepRunner, ParallelOptions } from './parallel';
+export * from './ort';

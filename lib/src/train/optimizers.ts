@@ -38,6 +38,11 @@ export interface TrainOptimizer {
   readonly step: number;
   /** Update `variables` with `grads` (same order) at learning rate `lr`. Disposes nothing it did not create. */
   apply(variables: tf.Variable[], grads: tf.Tensor[], lr: number): void;
+  /**
+   * The same update on plain arrays, in place (`params[i]` has `shapes[i]`): for engines whose gradients arrive
+   * as Float32Arrays (onnxruntime). The slots then live in JS memory; getState/setState work either way.
+   */
+  applyToArrays(params: Float32Array[], grads: Float32Array[], shapes: number[][], lr: number): void;
   getState(): Promise<OptimizerState>;
   setState(state: OptimizerState): void;
   dispose(): void;
@@ -50,6 +55,9 @@ function decays(v: tf.Variable): boolean {
 
 class SlotOptimizer implements TrainOptimizer {
   private slotVars: Record<string, tf.Variable[]> = {};
+  /** Slots as arrays once applyToArrays has run (the tf.Variable slots are then disposed). */
+  private hostSlots: Record<string, Float32Array[]> | undefined;
+  private hostShapes: number[][] = [];
   private steps = 0;
   constructor(readonly settings: OptimizerSettings, private readonly slotNames: string[]) {}
 
@@ -67,6 +75,10 @@ class SlotOptimizer implements TrainOptimizer {
   }
 
   apply(variables: tf.Variable[], grads: tf.Tensor[], lr: number): void {
+    if (this.hostSlots) {
+      // back from arrays to variables (an engine switch mid-run): restore the array slots as variables
+      this.setState({ name: this.settings.name, step: this.steps, slots: this.hostSlots, shapes: variables.map((v) => v.shape.slice()) });
+    }
     this.ensureSlots(variables);
     const t = this.steps + 1;
     const s = this.settings;
@@ -104,7 +116,58 @@ class SlotOptimizer implements TrainOptimizer {
     this.steps = t;
   }
 
+  applyToArrays(params: Float32Array[], grads: Float32Array[], shapes: number[][], lr: number): void {
+    if (!this.hostSlots) {
+      const host: Record<string, Float32Array[]> = {};
+      for (const name of this.slotNames) {
+        const vars = this.slotVars[name];
+        host[name] = vars ? vars.map((v) => new Float32Array(v.dataSync() as Float32Array)) : params.map((p) => new Float32Array(p.length));
+        if (host[name].length !== params.length) {
+          throw new FerError(`Optimizer state holds ${host[name].length} variables, the model ${params.length}.`);
+        }
+      }
+      this.disposeSlots();
+      this.hostSlots = host;
+      this.hostShapes = shapes.map((sh) => sh.slice());
+    }
+    const t = this.steps + 1;
+    const s = this.settings;
+    const c1 = 1 / (1 - Math.pow(s.beta1, t));
+    const c2 = 1 / (1 - Math.pow(s.beta2, t));
+    params.forEach((w, i) => {
+      const g = grads[i];
+      const wd = s.weightDecay > 0 && shapes[i].length >= 2 ? s.weightDecay : 0;
+      if (s.name === 'adam') {
+        const m = this.hostSlots!.m[i];
+        const v = this.hostSlots!.v[i];
+        for (let j = 0; j < w.length; j++) {
+          const gj = g[j];
+          const mj = (m[j] = m[j] * s.beta1 + gj * (1 - s.beta1));
+          const vj = (v[j] = v[j] * s.beta2 + gj * gj * (1 - s.beta2));
+          w[j] -= lr * ((mj * c1) / (Math.sqrt(vj * c2) + s.epsilon) + wd * w[j]);
+        }
+      } else {
+        const buf = s.momentum > 0 ? this.hostSlots!.momentum[i] : undefined;
+        for (let j = 0; j < w.length; j++) {
+          const gj = g[j] + wd * w[j];
+          let update = gj;
+          if (buf) {
+            const bj = (buf[j] = t === 1 ? gj : buf[j] * s.momentum + gj);
+            update = s.nesterov ? gj + bj * s.momentum : bj;
+          }
+          w[j] -= lr * update;
+        }
+      }
+    });
+    this.steps = t;
+  }
+
   async getState(): Promise<OptimizerState> {
+    if (this.hostSlots) {
+      const slots: Record<string, Float32Array[]> = {};
+      for (const name of this.slotNames) slots[name] = this.hostSlots[name].map((a) => new Float32Array(a));
+      return { name: this.settings.name, step: this.steps, slots, shapes: this.hostShapes.map((sh) => sh.slice()) };
+    }
     const slots: Record<string, Float32Array[]> = {};
     let shapes: number[][] = [];
     for (const name of this.slotNames) {
@@ -120,6 +183,7 @@ class SlotOptimizer implements TrainOptimizer {
       throw new FerError(`Optimizer state is for ${state.name} but the run uses ${this.settings.name}.`);
     }
     this.disposeSlots();
+    this.hostSlots = undefined;
     for (const name of this.slotNames) {
       const values = state.slots[name];
       if (!values) throw new FerError(`Optimizer state has no "${name}" slot.`);

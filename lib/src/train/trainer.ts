@@ -25,6 +25,7 @@ import { batchesPerEpoch, gatherBatch, prepareTrainingData, SplitData, TrainingD
 import { correctCount, crossEntropy, outputsProbabilities } from './loss';
 import { localStepRunner, StepResult, StepRunner } from './step';
 import { parallelStepRunner } from './parallel';
+import { chooseTrainEngine, evaluateSplitOnnx, OrtStepRunner } from './ort';
 import { createOptimizer, TrainOptimizer } from './optimizers';
 import { deriveSeed, permutation, streamFor, withSeededMathRandom } from './random';
 import { createSchedule, LrSchedule } from './schedules';
@@ -60,6 +61,8 @@ export interface TrainResult {
 /** Settings a resumed run may change; everything else must match the saved run for results to be identical. */
 const RESUME_MAY_CHANGE: ReadonlyArray<keyof TrainConfig> = [
   'epochs', 'backend', 'data', 'out', 'resume', 'overwrite', 'checkpointMinutes', 'earlyStopping', 'evalBatchSize',
+  // how steps are computed (same maths, float rounding aside)
+  'engine', 'threads', 'workers',
 ];
 
 function resumedConfig(savedConfig: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
@@ -237,11 +240,20 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   };
 
   const lossOptions = { labelSmoothing: cfg.labelSmoothing, classWeights: data.classWeights ?? undefined, fromLogits };
-  const runner: StepRunner =
-    cfg.workers > 1
+  const engine = chooseTrainEngine(cfg.engine, model, backend.name);
+  log(engine.why);
+  let runner: StepRunner;
+  if (engine.engine === 'onnxruntime') {
+    runner = await OrtStepRunner.create(model, optimizer, lossOptions, { threads: cfg.threads || undefined });
+  } else {
+    runner = cfg.workers > 1
       ? await parallelStepRunner(model, optimizer, lossOptions, { workers: cfg.workers, backend: backend.name })
       : localStepRunner(model, optimizer, lossOptions);
-  if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} worker threads (${backend.name}).`);
+    if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} worker threads (${backend.name}).`);
+  }
+  const evaluate = (split: SplitData) => engine.engine === 'onnxruntime'
+    ? evaluateSplitOnnx(model, split, C, cfg.evalBatchSize, cfg.threads || undefined)
+    : Promise.resolve(evaluateSplit(model, split, C, cfg.evalBatchSize, fromLogits));
 
   const batchPixels = new Uint8Array(cfg.batchSize * PIXELS_PER_IMAGE);
   const augPixels = new Uint8Array(cfg.batchSize * PIXELS_PER_IMAGE);
@@ -324,7 +336,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       }
 
       const evalStart = performance.now();
-      const val = evaluateSplit(model, data.val, C, cfg.evalBatchSize, fromLogits);
+      const val = await evaluate(data.val);
       state.elapsedSeconds += (performance.now() - evalStart) / 1000;
       const lr = schedule.lrAt(epoch, 1 - 1e-9);
       schedule.epochEnd(epoch, val.loss);
