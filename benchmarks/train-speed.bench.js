@@ -4,13 +4,16 @@
  * inputs, on the TF.js backend(s) asked for, and optionally PyTorch on the same architectures (benchmarks/pytorch_train.py)
  * for the ratio.
  *
- *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm] [--batch 64]
+ *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm,onnxruntime] [--batch 64]
  *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
  * model's wasm heap does not slow down the next. img/s is wall-clock; img/cpu-s is images per second of CPU time
  * (all threads), which holds up better when the machine is shared. 'vs pytorch' is the wall-clock ratio.
  * Model specs: a registry name, or resnet18:cifar for the 3x3 stem.
+ * Backends: a TF.js backend (wasm, cpu, tensorflow: tf.train.adam through the backend, one thread for wasm), or
+ * 'onnxruntime': fer-lab's onnxruntime training engine (lib/src/train/ort, what `fer train` uses by default here)
+ * with its array Adam, on every core.
  */
 'use strict';
 const path = require('path');
@@ -23,7 +26,7 @@ function parseArgs(argv) {
   // Under `npm run bench` (FER_BENCH_RUNNER=1) the PyTorch reference runs too, for the ratio.
   const args = {
     models: ['vgg-compact', 'resnet18'],
-    backends: ['wasm'],
+    backends: ['wasm', 'onnxruntime'],
     batch: 64,
     steps: 5,
     warmup: 2,
@@ -53,7 +56,31 @@ function parseArgs(argv) {
 }
 
 /** One model on one backend, in this process: returns { imgPerSec, msPerStep, loss0, loss1 }. */
+async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem }) {
+  const lib = require(path.join(ROOT, 'lib', 'dist'));
+  await lib.initBackend('wasm'); // holds the variables; the steps run on onnxruntime
+  const model = lib.createModel(arch, stem ? { stem } : {});
+  const runner = await lib.OrtStepRunner.create(model, lib.createOptimizer({ name: 'adam' }), { fromLogits: false });
+  const x = new Float32Array(batch * 48 * 48).map((_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1 + 0.5);
+  const t = new Float32Array(batch * 7);
+  for (let i = 0; i < batch; i++) t[i * 7 + (i % 7)] = 1;
+  let k = 0;
+  const step = async () => (await runner.run(x, t, batch, 1e-3, k++)).loss;
+  let loss0 = NaN;
+  for (let i = 0; i < warmup; i++) loss0 = await step();
+  const t0 = process.hrtime.bigint();
+  const c0 = process.cpuUsage();
+  let loss1 = NaN;
+  for (let i = 0; i < steps; i++) loss1 = await step();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6 / steps;
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1e3 / steps;
+  await runner.close();
+  return { imgPerSec: (batch * 1000) / ms, msPerStep: ms, imgPerCpuSec: (batch * 1000) / cpuMs, loss0, loss1 };
+}
+
 async function measure({ model: arch, backend, batch, steps, warmup, stem }) {
+  if (backend === 'onnxruntime') return measureOnnxruntime({ model: arch, batch, steps, warmup, stem });
   const lib = require(path.join(ROOT, 'lib', 'dist'));
   const tf = lib.tf;
   await lib.initBackend(backend);
@@ -139,7 +166,7 @@ async function main() {
     const ratio = pt && r.backend !== 'pytorch' ? (r.imgPerSec / pt).toFixed(2) + 'x' : '';
     return [r.model, r.backend, r.imgPerSec.toFixed(1), r.msPerStep.toFixed(0), r.imgPerCpuSec.toFixed(1), ratio];
   });
-  const widths = [16, 8, 8, 9, 10, 11];
+  const widths = [16, 11, 8, 9, 10, 11];
   for (const line of [header, ...cells]) {
     console.log(line.map((c, i) => (i < 2 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join(' '));
   }

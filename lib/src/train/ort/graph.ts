@@ -284,25 +284,28 @@ class TrainingGraphBuilder {
     const y = this.op('Conv', bias ? [x.name, kernel, bias] : [x.name, kernel], attrs, layer.name);
     const out: Value = { name: y, shape: [-1, cout, ho, wo], needsGrad: true };
     this.onBackward(out, (dy) => {
-      // dW[o,(a,b,i)] = sum_n,p,q dy[n,o,p,q] * xpad[n,i,p*s+a,q*s+b]: one GEMM of dy [out, N*ho*wo] with the
-      // im2col matrix of x [kh*kw*in, N*ho*wo] (kh*kw strided slices of the padded input). Profiled against
-      // onnxruntime's Conv with dy as a ho x wo kernel, this is 2-4x faster: that Conv's GEMM has only kh*kw columns.
-      const xt = this.op('Transpose', [x.name], { perm: [1, 0, 2, 3] }, `${layer.name}_xt`);
-      const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 0, 2, 3] }), this.int64([cout, -1])], {}, `${layer.name}_dyt`);
-      const xpad = pads.some((p) => p > 0)
-        ? this.op('Pad', [xt, this.int64([0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]])], {}, `${layer.name}_xpad`)
-        : xt;
-      const taps: string[] = [];
+      // dW[o,(i,a,b)] = sum_{p,q,n} dy[n,o,p,q] * xpad[n,i,p*s+a,q*s+b]: one GEMM of dy [out, ho*wo*N] with the
+      // im2col matrix of x [in*kh*kw, ho*wo*N]. With x laid out [in, Hp*Wp, N], im2col is a single Gather of
+      // whole N-rows along the spatial axis (precomputed indices). Profiled here: 2-4x faster than onnxruntime's
+      // Conv with dy as a ho x wo kernel (that GEMM has only kh*kw columns), and than kh*kw Slices + Concat.
+      const hp = h + pads[0] + pads[2];
+      const wp = w + pads[1] + pads[3];
+      let xs = this.op('Transpose', [x.name], { perm: [1, 2, 3, 0] }, `${layer.name}_xt`); // [in, H, W, N]
+      if (pads.some((p) => p > 0)) xs = this.op('Pad', [xs, this.int64([0, pads[0], pads[1], 0, 0, pads[2], pads[3], 0])], {}, `${layer.name}_xpad`);
+      xs = this.op('Reshape', [xs, this.int64([cin, hp * wp, -1])]);
+      const index = new BigInt64Array(kh * kw * ho * wo);
+      let k = 0;
       for (let a = 0; a < kh; a++) {
         for (let b2 = 0; b2 < kw; b2++) {
-          const tap = this.op('Slice', [xpad, this.int64([a, b2]), this.int64([a + sh * (ho - 1) + 1, b2 + sw * (wo - 1) + 1]), this.int64([2, 3]), this.int64([sh, sw])]);
-          taps.push(kh * kw === 1 ? tap : this.op('Unsqueeze', [tap, this.int64([0])]));
+          for (let p = 0; p < ho; p++) for (let q = 0; q < wo; q++) index[k++] = BigInt((p * sh + a) * wp + q * sw + b2);
         }
       }
-      const cols = this.op('Reshape', [taps.length === 1 ? taps[0] : this.op('Concat', taps, { axis: 0 }), this.int64([kh * kw * cin, -1])], {}, `${layer.name}_cols`);
+      const taps = this.b.init(`${layer.name}_im2col_index`, [kh * kw, ho * wo], index);
+      const cols = this.op('Reshape', [this.op('Gather', [xs, taps], { axis: 1 }), this.int64([cin * kh * kw, -1])], {}, `${layer.name}_cols`);
+      const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 2, 3, 0] }), this.int64([cout, -1])], {}, `${layer.name}_dyt`);
       const dwFlat = this.op('Gemm', [dyt, cols], { transB: 1 }, `${layer.name}_dw`);
-      // [out, kh*kw*in] -> TF layout [kh, kw, in, out]
-      const dwTf = this.op('Transpose', [this.op('Reshape', [dwFlat, this.int64([cout, kh, kw, cin])])], { perm: [1, 2, 3, 0] }, `${layer.name}_dw_tf`);
+      // [out, in*kh*kw] -> TF layout [kh, kw, in, out]
+      const dwTf = this.op('Transpose', [this.op('Reshape', [dwFlat, this.int64([cout, cin, kh, kw])])], { perm: [2, 3, 1, 0] }, `${layer.name}_dw_tf`);
       this.addGrad(kernelTf, dwTf);
       if (bias) this.addGrad(bias, this.op('ReduceSum', [dy, this.int64([0, 2, 3])], { keepdims: 0 }, `${layer.name}_db`));
       if (x.needsGrad) {
