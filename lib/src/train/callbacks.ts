@@ -4,6 +4,7 @@
 import * as path from 'path';
 import * as cliProgress from 'cli-progress';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
+import type * as tf from '@tensorflow/tfjs';
 import type { EpochRecord } from './checkpoint';
 
 export interface BatchInfo {
@@ -25,6 +26,8 @@ export interface EpochInfo {
   epochs: number;
   /** This epoch gave the best validation accuracy so far (best/ was written). */
   isBest: boolean;
+  /** The model being trained, weights as of this epoch's end (read it, e.g. to evaluate; do not dispose it). */
+  model: tf.LayersModel;
 }
 
 export interface TrainCallbacks {

@@ -368,7 +368,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       await saveLast();
       lastSave = Date.now();
       writeHistory(out, state.history);
-      await options.onEpoch?.({ record, epochs: cfg.epochs, isBest });
+      await options.onEpoch?.({ record, epochs: cfg.epochs, isBest, model });
       if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
         log(`Early stopping: no better validation accuracy for ${cfg.earlyStopping} epochs (best ${state.best?.valAcc.toFixed(4)} at epoch ${state.best?.epoch}).`);
         stoppedBy = 'early-stopping';
