@@ -36,7 +36,7 @@ describe('fer train', () => {
     const common = ['--data', csv, '--out', out, '--backend', 'wasm'];
     const text = await fer([...common, '--arch', 'vgg-small', '--epochs', '1', '--batch-size', '8', '--max-train', '24', '--lr', '0.002', '--mixup', '0.2']);
     expect(text).toMatch(/TF\.js backend: wasm/);
-    expect(text).toMatch(/[\d.]+ images\/s on wasm/);
+    expect(text).toMatch(/[\d.]+ images\/s on onnxruntime/); // --engine auto: vgg-small trains on onnxruntime
     expect(text).toMatch(/Best validation accuracy/);
     const cfg = JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8'));
     expect(cfg).toMatchObject({ arch: 'vgg-small', epochs: 1, batchSize: 8, maxTrain: 24, lr: 0.002, mix: { mixupAlpha: 0.2 } });

@@ -119,7 +119,7 @@ async function run(f: TrainFlags): Promise<void> {
     const best = result.best;
     console.log(
       `${result.stoppedBy === 'completed' ? 'Done' : result.stoppedBy === 'interrupted' ? 'Interrupted' : 'Stopped early'}: ` +
-        `${result.epochs} epoch(s), ${result.imagesPerSecond.toFixed(1)} images/s on ${backend.name}, ` +
+        `${result.epochs} epoch(s), ${result.imagesPerSecond.toFixed(1)} images/s on ${result.engine}, ` +
         `training time ${(result.elapsedSeconds / 60).toFixed(1)} min.`,
     );
     if (best) console.log(`Best validation accuracy ${(best.valAcc * 100).toFixed(2)}% at epoch ${best.epoch}: ${result.bestDir}`);

@@ -98,12 +98,12 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): TrainC
 }
 
 const CSV_COLUMNS: Array<keyof EpochRecord> = [
-  'epoch', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'lr', 'seconds', 'imagesPerSecond',
+  'epoch', 'trainLoss', 'trainAcc', 'valLoss', 'valAcc', 'lr', 'seconds', 'imagesPerSecond', 'engine',
 ];
 
 /** history.csv text: a header and one row per epoch. */
 export function historyCsv(history: readonly EpochRecord[]): string {
-  const rows = history.map((r) => CSV_COLUMNS.map((c) => String(r[c])).join(','));
+  const rows = history.map((r) => CSV_COLUMNS.map((c) => String(r[c] ?? '')).join(','));
   return [CSV_COLUMNS.join(','), ...rows].join('\n') + '\n';
 }
 

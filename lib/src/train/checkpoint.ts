@@ -29,6 +29,8 @@ export interface EpochRecord {
   seconds: number;
   /** Training images per second during the epoch. */
   imagesPerSecond: number;
+  /** What computed the steps: 'onnxruntime', or 'tfjs-<backend>' (+ ' x<n> workers'). Absent in runs saved before it was recorded (they ran on tfjs). */
+  engine?: string;
 }
 
 /** Sums of the epoch in progress (so a mid-epoch resume reports the same epoch numbers). */

@@ -54,6 +54,8 @@ export interface TrainResult {
   /** Training wall time over all runs, seconds. */
   elapsedSeconds: number;
   backend: BackendInfo;
+  /** What computed the steps of this run: 'onnxruntime' or 'tfjs-<backend>' (as in history). */
+  engine: string;
   /** The trained model (weights of the last step; the best ones are in bestDir). The caller disposes it. */
   model: tf.LayersModel;
 }
@@ -251,6 +253,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       : localStepRunner(model, optimizer, lossOptions);
     if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} worker threads (${backend.name}).`);
   }
+  const engineLabel = engine.engine === 'onnxruntime' ? 'onnxruntime' : `tfjs-${backend.name}${cfg.workers > 1 ? ` x${cfg.workers} workers` : ''}`;
   const evaluate = (split: SplitData) => engine.engine === 'onnxruntime'
     ? evaluateSplitOnnx(model, split, C, cfg.evalBatchSize, cfg.threads || undefined)
     : Promise.resolve(evaluateSplit(model, split, C, cfg.evalBatchSize, fromLogits));
@@ -349,6 +352,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         lr,
         seconds: (Date.now() - epochStart) / 1000,
         imagesPerSecond: partial.seen / Math.max(partial.trainSeconds, 1e-9),
+        engine: engineLabel,
       };
       state.history.push(record);
       state.epoch = epoch + 1;
@@ -399,6 +403,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     imagesPerSecond: runSeconds > 0 ? runImages / runSeconds : 0,
     elapsedSeconds: state.elapsedSeconds,
     backend,
+    engine: engineLabel,
     model,
   };
 }
