@@ -32,6 +32,19 @@ function runFer(args, options = {}) {
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const rel = (p) => path.relative(root, path.resolve(p));
 
+/** Which engine computed which epochs (history rows written before engines were recorded ran on TF.js wasm). */
+function engineSummary(history, config) {
+  const spans = [];
+  for (const h of history) {
+    const engine = h.engine ?? `tfjs-wasm${config.workers > 1 ? ` x${config.workers} workers` : ''}`;
+    const last = spans[spans.length - 1];
+    if (last && last.engine === engine) last.to = h.epoch;
+    else spans.push({ engine, from: h.epoch, to: h.epoch });
+  }
+  const minutes = (s) => history.filter((h) => h.epoch >= s.from && h.epoch <= s.to).reduce((t, h) => t + h.seconds, 0) / 60;
+  return 'Steps computed by: ' + spans.map((s) => `epochs ${s.from}-${s.to} ${s.engine} (${minutes(s).toFixed(0)} min)`).join(', ') + '.';
+}
+
 function modelCard({ run, data, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
@@ -79,7 +92,7 @@ The run's last checkpoint (weights, Adam state, epoch and batch) is kept in \`${
 (\`best/\` is rewritten there when validation accuracy improves).
 
 Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg; class weights ${config.classWeights}; seed ${config.seed}.
-Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), TF.js wasm backend, no GPU.
+Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU. ${engineSummary(history, config)}
 
 ## Known limits
 
