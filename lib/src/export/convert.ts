@@ -32,7 +32,7 @@ const IDENTITY_LAYERS = new Set([
 ]);
 
 /** Layer config values we read (TF.js getConfig() uses camelCase keys). */
-interface LayerConfig {
+export interface LayerConfig {
   kernelSize?: number | number[];
   strides?: number | number[];
   dilationRate?: number | number[];
@@ -50,9 +50,13 @@ interface LayerConfig {
   alpha?: number;
   negativeSlope?: number;
   threshold?: number;
+  /** BatchNormalization moving-average momentum, Dropout rate (read by the training graph). */
+  momentum?: number;
+  rate?: number;
 }
 
-function pair(v: number | number[] | undefined, fallback: number): [number, number] {
+/** A TF.js size setting (one number or a pair) as [height, width]. */
+export function pair(v: number | number[] | undefined, fallback: number): [number, number] {
   if (v === undefined) return [fallback, fallback];
   if (typeof v === 'number') return [v, v];
   return [v[0], v[1] ?? v[0]];

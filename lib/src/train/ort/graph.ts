@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../../errors';
-import { samePads } from '../../export/convert';
+import { LayerConfig, pair, samePads } from '../../export/convert';
 import { GraphBuilder, OnnxGraph, ValueInfo } from '../../export/graph';
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -41,32 +41,6 @@ interface Value {
   shape: number[];
   /** Whether a gradient must flow back to this value (false for the image input and what only depends on it). */
   needsGrad: boolean;
-}
-
-interface LayerConfig {
-  kernelSize?: number | number[];
-  strides?: number | number[];
-  dilationRate?: number | number[];
-  poolSize?: number | number[];
-  padding?: string;
-  activation?: string;
-  useBias?: boolean;
-  dataFormat?: string;
-  axis?: number | number[];
-  epsilon?: number;
-  momentum?: number;
-  center?: boolean;
-  scale?: boolean;
-  rate?: number;
-  maxValue?: number | null;
-  negativeSlope?: number;
-  threshold?: number;
-}
-
-function pair(v: number | number[] | undefined, fallback: number): [number, number] {
-  if (v === undefined) return [fallback, fallback];
-  if (typeof v === 'number') return [v, v];
-  return [v[0], v[1] ?? v[0]];
 }
 
 const SUPPORTED =
