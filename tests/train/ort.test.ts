@@ -217,6 +217,19 @@ describe('training on onnxruntime', () => {
     expect(b.loss).toBeCloseTo(a.loss, 4);
   });
 
+  test('memory stays flat across epochs (tensors and onnxruntime outputs released)', async () => {
+    await initBackend('wasm');
+    const counts: number[] = [];
+    const result = await train(testConfig(tmpDir(), { engine: 'onnxruntime', threads: 1, epochs: 4 }), {
+      dataset: ds, createModel: () => tinyModel(3), onEpoch: () => void counts.push(tf.memory().numTensors),
+    });
+    expect(result.engine).toBe('onnxruntime');
+    expect(result.history.every((h) => h.engine === 'onnxruntime')).toBe(true);
+    expect(counts).toHaveLength(4);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    result.model.dispose();
+  });
+
   test('learns the synthetic task, and a resumed run continues where it stopped', async () => {
     await initBackend('wasm');
     const out = tmpDir();

@@ -80,6 +80,30 @@ export function samePads(inSize: [number, number], kernel: [number, number], str
   return [...before, ...after];
 }
 
+/**
+ * Visit a layers model's graph from `root` back to the values already in `values` (e.g. the input), calling `emit`
+ * once per symbolic tensor with its inputs' results, inputs first. Iterative post-order DFS: deep nets cannot
+ * overflow the stack. Returns root's result; `values` keeps every result by tensor id.
+ */
+export function walkModel<T>(root: SymbolicTensor, values: Map<number, T>, emit: (t: SymbolicTensor, inputs: T[]) => T): T {
+  const stack: Array<{ t: SymbolicTensor; expanded: boolean }> = [{ t: root, expanded: false }];
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    if (values.has(top.t.id)) {
+      stack.pop();
+      continue;
+    }
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const inp of top.t.inputs) if (!values.has(inp.id)) stack.push({ t: inp, expanded: false });
+      continue;
+    }
+    stack.pop();
+    values.set(top.t.id, emit(top.t, top.t.inputs.map((inp) => values.get(inp.id) as T)));
+  }
+  return values.get(root.id) as T;
+}
+
 /** Whether the model's output already passes through a softmax. */
 export function endsWithSoftmax(model: tf.LayersModel): boolean {
   let t = model.outputs[0];
@@ -140,28 +164,13 @@ class Converter {
     return this.b.graph;
   }
 
-  /** Iterative post-order DFS (deep ResNets would overflow a recursive walk's stack only in theory, but be safe). */
   private visit(root: SymbolicTensor): Value {
-    const stack: Array<{ t: SymbolicTensor; expanded: boolean }> = [{ t: root, expanded: false }];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      if (this.values.has(top.t.id)) {
-        stack.pop();
-        continue;
+    return walkModel(root, this.values, (t, inputs) => {
+      if (t.sourceLayer.getClassName() === 'InputLayer') {
+        throw new FerError(`Model "${this.model.name}" has an extra input layer "${t.sourceLayer.name}".`);
       }
-      if (top.t.sourceLayer.getClassName() === 'InputLayer') {
-        throw new FerError(`Model "${this.model.name}" has an extra input layer "${top.t.sourceLayer.name}".`);
-      }
-      if (!top.expanded) {
-        top.expanded = true;
-        for (const inp of top.t.inputs) if (!this.values.has(inp.id)) stack.push({ t: inp, expanded: false });
-        continue;
-      }
-      stack.pop();
-      const inputs = top.t.inputs.map((inp) => this.values.get(inp.id) as Value);
-      this.values.set(top.t.id, this.emit(top.t.sourceLayer, inputs, top.t));
-    }
-    return this.values.get(root.id) as Value;
+      return this.emit(t.sourceLayer, inputs, t);
+    });
   }
 
   private unsupported(layer: Layer, why: string): FerError {

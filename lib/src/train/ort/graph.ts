@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../../errors';
-import { LayerConfig, pair, samePads } from '../../export/convert';
+import { LayerConfig, pair, samePads, walkModel } from '../../export/convert';
 import { GraphBuilder, OnnxGraph, ValueInfo } from '../../export/graph';
 
 type SymbolicTensor = tf.SymbolicTensor;
@@ -174,24 +174,7 @@ class TrainingGraphBuilder {
   }
 
   private visit(root: SymbolicTensor): Value {
-    const stack: Array<{ t: SymbolicTensor; expanded: boolean }> = [{ t: root, expanded: false }];
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      if (this.values.has(top.t.id)) {
-        stack.pop();
-        continue;
-      }
-      if (!top.expanded) {
-        top.expanded = true;
-        for (const inp of top.t.inputs) if (!this.values.has(inp.id)) stack.push({ t: inp, expanded: false });
-        continue;
-      }
-      stack.pop();
-      const inputs = top.t.inputs.map((inp) => this.values.get(inp.id) as Value);
-      const isOutput = top.t === root;
-      this.values.set(top.t.id, this.emit(top.t.sourceLayer, inputs, isOutput));
-    }
-    return this.values.get(root.id) as Value;
+    return walkModel(root, this.values, (t, inputs) => this.emit(t.sourceLayer, inputs, t === root));
   }
 
   // ----- layers -----
