@@ -88,11 +88,15 @@ describe('onnxruntime training graph', () => {
     ['residual, overlapping pool, BN on dense, class weights', residualModel, { labelSmoothing: 0.1, classWeights: [1, 3, 0.5], fromLogits: false }],
     ['valid convs with bias, cut pool, logits', validConvModel, { classWeights: [2, 1, 1], fromLogits: true }],
   ];
-  test.each(cases)('gradients equal TF.js: %s', async (_name, build, loss) => {
+  // Each case twice: every convolution on onnxruntime's Conv (stride 1: dx as a flipped-kernel Conv; strided:
+  // ConvTranspose), then every convolution as im2col + GEMM (dx by the transposed gather).
+  const paths: Array<[string, number]> = [['Conv', 0], ['GEMM', Number.MAX_SAFE_INTEGER]];
+  const withPaths = cases.flatMap(([name, build, loss]) => paths.map(([path, px]) => [`${name} (convs as ${path})`, build, loss, px] as const));
+  test.each(withPaths)('gradients equal TF.js: %s', async (_name, build, loss, gemmConvMaxPixels) => {
     const model = build(3);
     const n = 6;
     const { x, t } = batch(n, 3);
-    const runner = await OrtStepRunner.create(model, createOptimizer(), loss, { threads: 1 });
+    const runner = await OrtStepRunner.create(model, createOptimizer(), loss, { threads: 1, graph: { gemmConvMaxPixels } });
     const ort = await runner.gradients(x, t, n, 7);
     const ref = tfjsGradients(model, x, t, n, loss);
     expect(ort.loss).toBeCloseTo(ref.loss, 5);

@@ -12,11 +12,13 @@ import type { LossOptions } from '../loss';
 import type { TrainOptimizer } from '../optimizers';
 import { deriveSeed, createRandom } from '../random';
 import type { StepResult, StepRunner } from '../step';
-import { buildTrainingGraph, TrainingGraph } from './graph';
+import { buildTrainingGraph, TrainingGraph, TrainingGraphOptions } from './graph';
 
 export interface OrtTrainOptions {
   /** onnxruntime intra-op threads (default: every core). */
   threads?: number;
+  /** How the training graph is laid out (tests force each convolution path). */
+  graph?: Partial<TrainingGraphOptions>;
 }
 
 /** Can this model train on onnxruntime? undefined when yes, else the reason (a supported-layers message). */
@@ -82,7 +84,7 @@ export class OrtStepRunner implements StepRunner {
   }
 
   static async create(model: tf.LayersModel, optimizer: TrainOptimizer, loss: LossOptions, options: OrtTrainOptions = {}): Promise<OrtStepRunner> {
-    const graph = buildTrainingGraph(model);
+    const graph = buildTrainingGraph(model, options.graph);
     const bytes = encodeModel(graph.graph, { producerVersion: 'train', metadata: {} });
     let session: ort.InferenceSession;
     try {
