@@ -5,6 +5,9 @@
  *   node scripts/ship-model.js --run runs/fer-lab-default --data ../shared/data/fer2013-archive.zip
  *
  * 1. copies <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
+ *    With --logit-adjust auto (the default), first chooses a post-hoc logit adjustment for the rare classes on the
+ *    run's own validation split (lib/src/train/logit-adjust.ts; tau = 0 when it does not raise validation macro-F1)
+ *    and folds it into the output bias,
  * 2. exports it to ONNX with `fer export` (checked against TF.js),
  * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
  *    (report, metrics and charts in results/fer-lab-default/),
@@ -29,6 +32,54 @@ function runFer(args, options = {}) {
   });
 }
 
+/**
+ * Choose tau on the run's validation split (rebuilt from its config: same seed, fraction and dropped images) and,
+ * when tau > 0, write the adjusted model into `outDir`. Returns what the model card reports.
+ */
+async function logitAdjust(run, best, outDir, dataPath) {
+  const lib = require(path.join(root, 'lib', 'dist'));
+  const { loadModelDir, writeModelFiles } = require(path.join(root, 'lib', 'dist', 'util', 'model-io'));
+  await lib.initBackend('wasm');
+  const config = lib.readSavedConfig(run);
+  if (!config) throw new Error(`${run}/last has no training state: cannot rebuild its validation split`);
+  const ds = await lib.loadDataset(dataPath);
+  const data = lib.prepareTrainingData(ds, config);
+  const counts = data.classes.map((_, k) => data.train.labels.reduce((n, y) => n + (y === k ? 1 : 0), 0));
+  const { model, meta } = await loadModelDir(best);
+  if (meta.classes.join() !== data.classes.join()) throw new Error(`model classes ${meta.classes} differ from the data's ${data.classes}`);
+  const predictor = lib.createTfjsPredictor(model, meta.classes, best, {}, meta.preprocess);
+  try {
+    const probs = await predictor.predict(data.val.pixels);
+    const choice = lib.chooseLogitAdjustment(data.val.labels, probs, data.classes, lib.classPriors(counts));
+    const summary = {
+      tau: choice.tau, criterion: choice.criterion, offsets: choice.offsets, priors: choice.priors, valImages: data.val.size,
+      val: { plain: choice.scores.find((x) => x.tau === 0), chosen: choice.scores.find((x) => x.tau === choice.tau) },
+      scores: choice.scores,
+    };
+    console.error(`logit adjustment on ${data.val.size} validation images: tau ${choice.tau} ` +
+      `(macro-F1 ${summary.val.plain.macroF1.toFixed(3)} -> ${summary.val.chosen.macroF1.toFixed(3)}, ` +
+      `accuracy ${pct(summary.val.plain.accuracy)} -> ${pct(summary.val.chosen.accuracy)})`);
+    if (choice.tau > 0) {
+      lib.applyLogitAdjustment(model, choice.offsets);
+      await writeModelFiles(model, outDir, { ...meta, logitAdjustment: { tau: choice.tau, offsets: choice.offsets, priors: choice.priors } });
+    }
+    return summary;
+  } finally {
+    await predictor.dispose();
+  }
+}
+
+function logitAdjustCard(la, classes) {
+  if (!la) return 'Logit adjustment: off.';
+  const d = classes.indexOf('disgust');
+  const v = la.val;
+  const line = (x) => `accuracy ${pct(x.accuracy)}, macro-F1 ${x.macroF1.toFixed(3)}${d >= 0 ? `, disgust recall ${pct(x.recall[d])}` : ''}`;
+  if (la.tau === 0) return `Logit adjustment: none (no tau in 0-2 raised validation macro-F1 over the plain model: ${line(v.plain)}).`;
+  return `Logit adjustment (Menon et al. 2021): logits + ${la.tau} x -log(training class prior), folded into the output bias; ` +
+    `tau chosen on the ${la.valImages} validation images by ${la.criterion} (plain: ${line(v.plain)}; adjusted: ${line(v.chosen)}). ` +
+    'The test split played no part in the choice.';
+}
+
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
 const rel = (p) => path.relative(root, path.resolve(p));
 
@@ -45,7 +96,7 @@ function engineSummary(history, config) {
   return 'Steps computed by: ' + spans.map((s) => `epochs ${s.from}-${s.to} ${s.engine} (${minutes(s).toFixed(0)} min)`).join(', ') + '.';
 }
 
-function modelCard({ run, data, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun }) {
+function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
   const recall = (k) => evalJson.perClass[k].recall;
@@ -83,15 +134,16 @@ Confusion matrix, per-class chart, mistakes, reliability and training curves: \`
 ## How it was made
 
 \`\`\`bash
-npx fer train --data ${data} --config checkpoints/recipes/fer-lab-default.json --out ${rel(run)}   # add --resume to continue
-node scripts/ship-model.js --run ${rel(run)} --data ${data}
+npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue
+node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}
 \`\`\`
 
 The run's last checkpoint (weights, Adam state, epoch and batch) is kept in \`${rel(keepRun)}\`; more epochs:
 \`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`, then ship again with \`--run ${rel(keepRun)}\`
 (\`best/\` is rewritten there when validation accuracy improves).
 
-Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg; class weights ${config.classWeights}; seed ${config.seed}.
+Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}; ${config.epochs} epochs; seed ${config.seed}.
+${logitAdjustCard(logitAdjustment, meta.classes)}
 Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU. ${engineSummary(history, config)}
 
 ## Known limits
@@ -112,6 +164,8 @@ async function main() {
     .requiredOption('--data <path>', 'the FER2013 dataset the model was trained on (for the test split)')
     .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
+    .option('--recipe <file>', 'the settings file the run was trained with (named in the model card)', path.join(root, 'checkpoints', 'recipes', 'fer-lab-default.json'))
+    .option('--logit-adjust <mode>', 'auto: choose a logit adjustment for rare classes on the validation split; off', 'auto')
     .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume", path.join(root, 'checkpoints', 'runs', 'fer-lab-default'))
     .parse(process.argv);
   const o = program.opts();
@@ -125,6 +179,9 @@ async function main() {
   await replaceDirAtomic(o.out, async (tmp) => {
     fs.mkdirSync(path.join(tmp, 'tfjs'));
     for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
+    if (!['auto', 'off'].includes(o.logitAdjust)) throw new Error(`--logit-adjust must be auto or off, got ${o.logitAdjust}`);
+    const logitAdjustment = o.logitAdjust === 'auto' ? await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data) : undefined;
+    if (logitAdjustment) writeFileAtomic(path.join(o.results, 'logit-adjustment.json'), JSON.stringify(logitAdjustment, null, 2) + '\n');
     for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
     runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
     const evalOut = path.join(o.results, 'publictest');
@@ -132,13 +189,13 @@ async function main() {
       runFer(['evaluate', '--model', path.join(tmp, 'model.onnx'), '--data', o.data, '--split', 'test', '--tta', '--out', evalOut, '--json']),
     );
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
-      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data}`, model: meta.arch, ...evalJson,
+      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`}`, model: meta.arch, ...evalJson,
     }, null, 2) + '\n');
     const audit = JSON.parse(runFer(['data', o.data, '--json'])).audit;
     const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
     const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
-      modelCard({ run, data: o.data, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun }));
+      modelCard({ run, data: o.data, recipe: o.recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun, logitAdjustment }));
   });
   if (path.resolve(o.keepRun) !== run) {
     await replaceDirAtomic(o.keepRun, (tmp) => {

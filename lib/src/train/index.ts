@@ -10,3 +10,4 @@ export { prepareTrainingData, batchesPerEpoch, TrainingData, SplitData } from '.
 export * from './step';
 export { parallelStepRunner, ParallelOptions } from './parallel';
 export * from './ort';
+export * from './logit-adjust';
