@@ -65,6 +65,14 @@ describe('computeMetrics edge cases', () => {
     expect(m.top2Accuracy).toBe(1);
   });
 
+  it('leaves a class with no examples and no predictions out of the macro averages, like scikit-learn', () => {
+    // 'z' (think contempt on FER2013) is neither a label nor a prediction: macro over x and y only
+    const m = computeMetrics([0, 1, 1], new Float32Array([0.8, 0.1, 0.1, 0.2, 0.7, 0.1, 0.6, 0.3, 0.1]), ['x', 'y', 'z']);
+    expect(m.macroRecall).toBeCloseTo((1 + 0.5) / 2, 10);
+    expect(m.macroPrecision).toBeCloseTo((0.5 + 1) / 2, 10);
+    expect(m.macroF1).toBeCloseTo((2 / 3 + 2 / 3) / 2, 10);
+  });
+
   it('returns zeros, not NaN, for no examples', () => {
     const m = computeMetrics([], new Float32Array(0), ['x', 'y', 'z']);
     expect(m.accuracy).toBe(0);

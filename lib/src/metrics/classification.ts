@@ -104,7 +104,11 @@ export function computeMetrics(labels: ArrayLike<number>, probs: Float32Array, c
     const recall = safeDiv(tp, support);
     perClass.push({ precision, recall, f1: safeDiv(2 * precision * recall, precision + recall), support });
   }
-  const mean = (key: keyof ClassMetrics) => perClass.reduce((a, m) => a + m[key], 0) / c;
+  // Macro averages over the classes that occur in the labels or the predictions, as scikit-learn does without
+  // `labels=`: a class absent from both (e.g. contempt on FER2013) would only drag the average toward 0.
+  const present = perClass.map((m, k) => m.support > 0 || confusion.some((row) => row[k] > 0));
+  const presentCount = present.filter(Boolean).length;
+  const mean = (key: keyof ClassMetrics) => safeDiv(perClass.reduce((a, m, k) => a + (present[k] ? m[key] : 0), 0), presentCount);
   const weighted = (key: keyof ClassMetrics) => safeDiv(perClass.reduce((a, m) => a + m[key] * m.support, 0), n);
   return {
     classes: [...classes],
