@@ -408,7 +408,8 @@ class TrainingGraphBuilder {
     const mean = this.op('ReduceMean', [x.name], { axes, keepdims: 1 }, `${layer.name}_mean`);
     const xc = this.op('Sub', [x.name, mean], {}, `${layer.name}_xc`);
     const count = this.elementsPerChannel(x, layer.name);
-    const variance = this.op('Div', [this.op('ReduceSumSquare', [xc], { axes, keepdims: 1 }), count], {}, `${layer.name}_var`);
+    // (Not ReduceSumSquare: onnxruntime's result over axes [0,2,3] was wrong for some shapes here, e.g. [8,64,24,24].)
+    const variance = this.op('ReduceMean', [this.op('Mul', [xc, xc])], { axes, keepdims: 1 }, `${layer.name}_var`);
     const rstd = this.op('Reciprocal', [this.op('Sqrt', [this.op('Add', [variance, this.scalar(eps)])])], {}, `${layer.name}_rstd`);
     // y = xc * gamma * rstd + beta: two full-size passes (per-channel factors are computed on [C] first).
     const g = this.op('Reshape', [gamma, this.int64(bshape)], {}, `${layer.name}_g`);
