@@ -4,6 +4,7 @@
  *   defaults <- saved config of the run being resumed (optional) <- --config file.json <- flags
  */
 import * as fs from 'fs';
+import type { WeightInit } from './models/build';
 import * as path from 'path';
 import { FerError, errorMessage } from './errors';
 import { BackendChoice } from './backend';
@@ -32,6 +33,8 @@ export interface TrainConfig {
   init: string | null;
   /** Dropout rate passed to the model factory; null = the architecture's default. */
   dropout: number | null;
+  /** Kernel initialisers of a new model: 'torch' (PyTorch's defaults) or 'keras' (He / Glorot); see models/build.ts. */
+  weightInit: WeightInit;
   epochs: number;
   batchSize: number;
   /** Batch size for validation (no gradients, so it can be larger). */
@@ -94,6 +97,7 @@ export function defaultTrainConfig(): TrainConfig {
     arch: 'vgg-compact',
     init: null,
     dropout: null,
+    weightInit: 'torch',
     epochs: 30,
     batchSize: 64,
     evalBatchSize: 256,
@@ -213,6 +217,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
     bad('init', `ImageNet ResNet-18 weights fit only arch resnet18, not ${c.arch}`, c.init);
   }
   if (c.dropout !== null) real('dropout', c.dropout, 0, 0.95);
+  oneOf('weightInit', c.weightInit, ['torch', 'keras']);
   int('epochs', 1);
   int('batchSize', 1, 4096);
   int('evalBatchSize', 1, 65536);

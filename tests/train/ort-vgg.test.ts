@@ -30,7 +30,9 @@ function relError(a: Float32Array, b: Float32Array): number {
 test('vgg-compact gradients equal TF.js for every weight (dropout off, random images)', async () => {
   const model = createModel('vgg-compact', { dropout: 0 });
   const n = 4;
-  const random = createRandom(11);
+  // Uniform pixels in [0, 1). Seed 5: no block1 max-pool window whose top two values are within 1e-6 of each other
+  // (seed 11 has one; float differences between the engines then pick different maxima, ~1e-3 off in block1).
+  const random = createRandom(5);
   const x = Float32Array.from({ length: n * 48 * 48 }, () => random());
   const t = new Float32Array(n * 7);
   for (let i = 0; i < n; i++) t[i * 7 + ((i * 3) % 7)] = 1;

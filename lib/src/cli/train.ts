@@ -1,5 +1,6 @@
 /** `fer train`: parse flags into a TrainConfig, show progress, and call train(). */
 import * as path from 'path';
+import type { WeightInit } from '../models/build';
 import { Command, InvalidArgumentError } from 'commander';
 import { describeBackend, initBackend } from '../backend';
 import { ClassWeightMode, DROP_KINDS, DropKind, readTrainConfigFile, resolveTrainConfig, TrainConfigInput, TrainEngine } from '../config';
@@ -36,6 +37,7 @@ interface TrainFlags {
   labelSmoothing?: number;
   weightDecay?: number;
   dropout?: number;
+  weightInit?: string;
   valFraction?: number;
   earlyStopping?: number;
   workers?: number;
@@ -76,6 +78,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     labelSmoothing: f.labelSmoothing,
     weightDecay: f.weightDecay,
     dropout: f.dropout,
+    weightInit: f.weightInit as WeightInit | undefined,
     valFraction: f.valFraction,
     earlyStopping: f.earlyStopping,
     workers: f.workers,
@@ -152,6 +155,7 @@ export function register(program: Command): void {
     .option('--label-smoothing <x>', 'label smoothing', number)
     .option('--weight-decay <x>', 'weight decay (AdamW / SGD L2)', number)
     .option('--dropout <x>', 'dropout rate of the model head', number)
+    .option('--weight-init <scheme>', "new model's kernel initialisers: torch (PyTorch's defaults) or keras (He/Glorot)")
     .option('--val-fraction <x>', 'validation part of the training split', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
     .option('--seed <n>', 'random seed', integer)

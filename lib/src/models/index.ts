@@ -3,6 +3,7 @@ export { createModel, listModels } from './registry';
 export type { ModelInfo } from './registry';
 export { DEFAULT_MODEL_OPTIONS, resolveModelOptions } from './options';
 export type { ModelOptions, ResnetStem } from './options';
+export type { WeightInit } from './build';
 export { countParams, modelFlops } from './flops';
 export {
   applyResNet18Weights, IMAGENET_MEAN, IMAGENET_STD, loadImageNetResNet18, readResNet18Onnx,

@@ -1,5 +1,6 @@
 import { FerError } from '../errors';
 import { EMOTIONS, IMAGE_SIZE } from '../emotions';
+import type { WeightInit } from './build';
 
 export type ResnetStem = 'imagenet' | 'cifar';
 
@@ -17,6 +18,8 @@ export interface ModelOptions {
   seed?: number;
   /** Input height = width; default 48 (IMAGE_SIZE). */
   inputSize?: number;
+  /** Kernel initialisers: 'torch' (PyTorch's defaults, default) or 'keras' (He-normal / Glorot); see build.ts. */
+  weightInit?: WeightInit;
 }
 
 export type ResolvedModelOptions = Required<ModelOptions>;
@@ -28,6 +31,7 @@ export const DEFAULT_MODEL_OPTIONS: ResolvedModelOptions = {
   stem: 'imagenet',
   seed: 42,
   inputSize: IMAGE_SIZE,
+  weightInit: 'torch',
 };
 
 function positiveInt(name: string, v: number): void {
@@ -46,6 +50,9 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
   if (!(o.dropout >= 0 && o.dropout < 1)) throw new FerError(`Model option dropout must be in [0, 1), got ${o.dropout}.`);
   if (o.stem !== 'imagenet' && o.stem !== 'cifar') {
     throw new FerError(`Model option stem must be 'imagenet' or 'cifar', got '${String(o.stem)}'.`);
+  }
+  if (o.weightInit !== 'torch' && o.weightInit !== 'keras') {
+    throw new FerError(`Model option weightInit must be 'torch' or 'keras', got '${String(o.weightInit)}'.`);
   }
   if (!Number.isFinite(o.seed)) throw new FerError(`Model option seed must be a number, got ${o.seed}.`);
   return o;

@@ -33,7 +33,7 @@ export function buildResnet(
   name: string,
   opts: ResolvedModelOptions,
 ): tf.LayersModel {
-  const seeds = new SeedSequence(opts.seed);
+  const seeds = new SeedSequence(opts.seed, opts.weightInit);
   const input = tf.input({ shape: [opts.inputSize, opts.inputSize, opts.inputChannels], name: 'input' });
   let x: tf.SymbolicTensor;
   if (opts.stem === 'imagenet') {

@@ -7,7 +7,7 @@ import { convBnRelu, dense, dropout, SeedSequence } from './build';
 import { ResolvedModelOptions } from './options';
 
 export function buildVgg(widths: readonly number[], name: string, opts: ResolvedModelOptions): tf.LayersModel {
-  const seeds = new SeedSequence(opts.seed);
+  const seeds = new SeedSequence(opts.seed, opts.weightInit);
   const input = tf.input({ shape: [opts.inputSize, opts.inputSize, opts.inputChannels], name: 'input' });
   let x = input;
   widths.forEach((filters, b) => {

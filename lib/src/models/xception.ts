@@ -15,15 +15,15 @@ function separable(x: tf.SymbolicTensor, filters: number, name: string, seeds: S
       kernelSize: 3,
       padding: 'same',
       useBias: false,
-      depthwiseInitializer: tf.initializers.heNormal({ seed: seeds.take() }),
-      pointwiseInitializer: tf.initializers.heNormal({ seed: seeds.take() }),
+      depthwiseInitializer: seeds.kernel('conv'),
+      pointwiseInitializer: seeds.kernel('conv'),
       name,
     })
     .apply(x) as tf.SymbolicTensor;
 }
 
 export function buildMiniXception(widths: readonly number[], name: string, opts: ResolvedModelOptions): tf.LayersModel {
-  const seeds = new SeedSequence(opts.seed);
+  const seeds = new SeedSequence(opts.seed, opts.weightInit);
   const input = tf.input({ shape: [opts.inputSize, opts.inputSize, opts.inputChannels], name: 'input' });
   const stem = widths[0] / 2;
   let x = convBnRelu(input, { filters: stem, kernel: 3, name: 'stem_conv1' }, seeds);

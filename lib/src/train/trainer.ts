@@ -175,7 +175,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     const build =
       options.createModel ??
       ((c: TrainConfig, classes: readonly string[]) =>
-        createModel(c.arch, { numClasses: classes.length, seed: c.seed, ...(c.dropout === null ? {} : { dropout: c.dropout }) }));
+        createModel(c.arch, { numClasses: classes.length, seed: c.seed, weightInit: c.weightInit, ...(c.dropout === null ? {} : { dropout: c.dropout }) }));
     model = withSeededMathRandom(deriveSeed(cfg.seed, 'init'), () => build(cfg, data.classes));
     if (init) {
       try {
