@@ -52,6 +52,24 @@ function validConvModel(classes: number): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out });
 }
 
+/** Separable convs: stride 1 'same' with bias and a fused relu, then stride 2 'valid' without bias (mini-Xception's layer). */
+function separableModel(classes: number): tf.LayersModel {
+  const input = tf.input({ shape: [S, S, 1] });
+  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', ...seeded(9) }).apply(input) as tf.SymbolicTensor; // 24
+  x = tf.layers.separableConv2d({
+    filters: 6, kernelSize: 3, padding: 'same', activation: 'relu',
+    depthwiseInitializer: tf.initializers.glorotUniform({ seed: 10 }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: 11 }),
+  }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.separableConv2d({
+    filters: 5, kernelSize: 3, strides: 2, useBias: false,
+    depthwiseInitializer: tf.initializers.glorotUniform({ seed: 12 }), pointwiseInitializer: tf.initializers.glorotUniform({ seed: 13 }),
+  }).apply(x) as tf.SymbolicTensor; // 11
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: classes, activation: 'softmax', ...seeded(14) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
 function batch(n: number, classes: number): { x: Float32Array; t: Float32Array } {
   const x = new Float32Array(n * S * S);
   for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.5 * Math.sin(i * 0.731 + Math.cos(i * 0.017));
@@ -87,6 +105,7 @@ describe('onnxruntime training graph', () => {
     ['conv s2 + BN + ReLU + 4x4 pool + flatten + softmax', (c) => tinyModel(c, false), { labelSmoothing: 0.1, fromLogits: false }],
     ['residual, overlapping pool, BN on dense, class weights', residualModel, { labelSmoothing: 0.1, classWeights: [1, 3, 0.5], fromLogits: false }],
     ['valid convs with bias, cut pool, logits', validConvModel, { classWeights: [2, 1, 1], fromLogits: true }],
+    ['separable convs, stride 1 and 2', separableModel, { labelSmoothing: 0.1, fromLogits: false }],
   ];
   // Each case twice: every convolution on onnxruntime's Conv (stride 1: dx as a flipped-kernel Conv; strided:
   // ConvTranspose), then every convolution as im2col + GEMM (dx by the transposed gather).
@@ -164,10 +183,13 @@ describe('onnxruntime training graph', () => {
 
   test('unsupported layers are named, and auto falls back to TF.js', () => {
     const input = tf.input({ shape: [S, S, 1] });
-    const x = tf.layers.separableConv2d({ filters: 2, kernelSize: 3 }).apply(input) as tf.SymbolicTensor;
+    const x = tf.layers.depthwiseConv2d({ kernelSize: 3 }).apply(input) as tf.SymbolicTensor;
     const out = tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(x) as tf.SymbolicTensor) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: out });
-    expect(ortTrainingProblem(model)).toMatch(/SeparableConv2D.*--engine tfjs/);
+    expect(ortTrainingProblem(model)).toMatch(/DepthwiseConv2D.*--engine tfjs/);
+    const sep = tf.layers.separableConv2d({ filters: 2, kernelSize: 3, depthMultiplier: 2 }).apply(input) as tf.SymbolicTensor;
+    const sepModel = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3 }).apply(tf.layers.flatten().apply(sep) as tf.SymbolicTensor) as tf.SymbolicTensor });
+    expect(ortTrainingProblem(sepModel)).toMatch(/depth multiplier 2/);
     expect(() => chooseTrainEngine('onnxruntime', model, 'wasm')).toThrow(FerError);
     expect(chooseTrainEngine('auto', model, 'wasm').engine).toBe('tfjs');
     const ok = tinyModel(3);

@@ -69,7 +69,7 @@ interface Value {
 }
 
 const SUPPORTED =
-  'Conv2D, Dense, BatchNormalization, ReLU, Activation (relu/linear), MaxPooling2D, GlobalAveragePooling2D, Flatten, Add, Dropout';
+  'Conv2D, SeparableConv2D (depth multiplier 1), Dense, BatchNormalization, ReLU, Activation (relu/linear), MaxPooling2D, GlobalAveragePooling2D, Flatten, Add, Dropout';
 
 class TrainingGraphBuilder {
   private readonly b: GraphBuilder;
@@ -219,6 +219,8 @@ class TrainingGraphBuilder {
     switch (cls) {
       case 'Conv2D':
         return this.activation(layer, cfg.activation, this.conv(layer, cfg, x), isOutput);
+      case 'SeparableConv2D':
+        return this.activation(layer, cfg.activation, this.separableConv(layer, cfg, x), isOutput);
       case 'Dense':
         return this.activation(layer, cfg.activation, this.dense(layer, cfg, x), isOutput);
       case 'BatchNormalization':
@@ -253,7 +255,8 @@ class TrainingGraphBuilder {
     throw this.unsupported(layer, `activation ${activation}`);
   }
 
-  private conv(layer: Layer, cfg: LayerConfig, x: Value): Value {
+  /** Kernel size, strides and padding of a conv-like layer on input x; throws for what the graph cannot do. */
+  private geometry(layer: Layer, cfg: LayerConfig, x: Value, cout: number): ConvGeometry {
     if (x.shape.length !== 4) throw this.unsupported(layer, `rank-${x.shape.length} input`);
     const [kh, kw] = pair(cfg.kernelSize, 3);
     const [sh, sw] = pair(cfg.strides, 1);
@@ -263,50 +266,98 @@ class TrainingGraphBuilder {
     const pads = cfg.padding === 'same' ? samePads([h, w], [kh, kw], [sh, sw]) : [0, 0, 0, 0];
     const ho = Math.floor((h + pads[0] + pads[2] - kh) / sh) + 1;
     const wo = Math.floor((w + pads[1] + pads[3] - kw) / sw) + 1;
+    return { cin, cout, h, w, ho, wo, kh, kw, sh, sw, pads };
+  }
+
+  private conv(layer: Layer, cfg: LayerConfig, x: Value): Value {
     const [kernelVar, biasVar] = layer.trainableWeights;
     if (!kernelVar || (cfg.useBias !== false && !biasVar)) throw this.unsupported(layer, 'frozen (non-trainable) weights');
-    const kernelTf = this.param(kernelVar);
-    const cout = kernelVar.shape[3] as number;
-    const bias = cfg.useBias === false ? undefined : this.param(biasVar);
-    const geo: ConvGeometry = { cin, cout, h, w, ho, wo, kh, kw, sh, sw, pads };
+    const geo = this.geometry(layer, cfg, x, kernelVar.shape[3] as number);
+    return this.convCore(layer.name, geo, x, this.param(kernelVar), cfg.useBias === false ? undefined : this.param(biasVar));
+  }
+
+  /** A full convolution with kernel `kernelTf` (TF layout [kh,kw,in,out]) and optional bias, forward and backward. */
+  private convCore(name: string, geo: ConvGeometry, x: Value, kernelTf: string, bias: string | undefined): Value {
+    const { cin, cout, h, w, ho, wo, kh, kw, sh, sw, pads } = geo;
     // Small feature maps: onnxruntime's Conv runs one small GEMM per image there (25 GFLOP/s measured on 6x6x256),
     // while one GEMM over the whole batch reaches 150+. Large maps: its per-image im2col stays in cache and wins.
     const asGemm = ho * wo <= this.options.gemmConvMaxPixels;
-    const fwd = asGemm ? this.convForwardGemm(layer.name, geo, x.name, kernelTf, bias) : this.convForwardOrt(layer.name, geo, x.name, kernelTf, bias);
+    const fwd = asGemm ? this.convForwardGemm(name, geo, x.name, kernelTf, bias) : this.convForwardOrt(name, geo, x.name, kernelTf, bias);
     const out: Value = { name: fwd.y, shape: [-1, cout, ho, wo], needsGrad: true };
     this.onBackward(out, (dy) => {
       // Batch-innermost layouts: dy as [out, ho*wo*N], the input's im2col matrix as [in*kh*kw, ho*wo*N].
-      const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 2, 3, 0] }), this.int64([cout, -1])], {}, `${layer.name}_dyt`);
-      const cols = fwd.cols ?? this.im2col(`${layer.name}_x`, this.toChannelsFirst(x.name, cin, h * w), geo, false);
+      const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 2, 3, 0] }), this.int64([cout, -1])], {}, `${name}_dyt`);
+      const cols = fwd.cols ?? this.im2col(`${name}_x`, this.toChannelsFirst(x.name, cin, h * w), geo, false);
       // dW[o,(i,a,b)] = sum_{n,p,q} dy[n,o,p,q] * xpad[n,i,p*s+a,q*s+b]: one GEMM over the whole batch.
-      const dwFlat = this.op('Gemm', [dyt, cols], { transB: 1 }, `${layer.name}_dw`);
+      const dwFlat = this.op('Gemm', [dyt, cols], { transB: 1 }, `${name}_dw`);
       // [out, in*kh*kw] -> TF layout [kh, kw, in, out]
-      const dwTf = this.op('Transpose', [this.op('Reshape', [dwFlat, this.int64([cout, cin, kh, kw])])], { perm: [2, 3, 1, 0] }, `${layer.name}_dw_tf`);
+      const dwTf = this.op('Transpose', [this.op('Reshape', [dwFlat, this.int64([cout, cin, kh, kw])])], { perm: [2, 3, 1, 0] }, `${name}_dw_tf`);
       this.addGrad(kernelTf, dwTf);
-      if (bias) this.addGrad(bias, this.op('ReduceSum', [dyt, this.int64([1])], { keepdims: 0 }, `${layer.name}_db`));
+      if (bias) this.addGrad(bias, this.op('ReduceSum', [dyt, this.int64([1])], { keepdims: 0 }, `${name}_db`));
       if (!x.needsGrad) return;
       if (asGemm) {
         // dx[i,pos] = sum_{o,a,b} W[o,i,a,b] * dy[o, the output that read pos through tap (a,b)]: gather dy's
         // "transposed im2col" (zero where no output reads pos), then one GEMM with W as [in, out*kh*kw].
-        const dcols = this.im2col(`${layer.name}_dy`, this.op('Reshape', [dyt, this.int64([cout, ho * wo, -1])]), geo, true);
-        const wt = this.op('Reshape', [this.op('Transpose', [kernelTf], { perm: [2, 3, 0, 1] }), this.int64([cin, cout * kh * kw])], {}, `${layer.name}_w_t`);
-        this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wt, dcols], {}, `${layer.name}_dxm`), cin, h, w, `${layer.name}_dx`));
+        const dcols = this.im2col(`${name}_dy`, this.op('Reshape', [dyt, this.int64([cout, ho * wo, -1])]), geo, true);
+        const wt = this.op('Reshape', [this.op('Transpose', [kernelTf], { perm: [2, 3, 0, 1] }), this.int64([cin, cout * kh * kw])], {}, `${name}_w_t`);
+        this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wt, dcols], {}, `${name}_dxm`), cin, h, w, `${name}_dx`));
       } else if (sh === 1 && sw === 1) {
         // Stride 1: dx is a plain convolution of dy with the spatially flipped, in/out-swapped kernel (onnxruntime's
         // Conv is ~3x faster than its ConvTranspose for the same work, measured here).
-        const flipped = this.op('Slice', [kernelTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])], {}, `${layer.name}_w_flip`);
-        const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${layer.name}_w_dx`);
+        const flipped = this.op('Slice', [kernelTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])], {}, `${name}_w_flip`);
+        const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${name}_w_dx`);
         const dxPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-        this.addGrad(x.name, this.op('Conv', [dy, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads }, `${layer.name}_dx`));
+        this.addGrad(x.name, this.op('Conv', [dy, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads }, `${name}_dx`));
       } else {
         const fullH = sh * (ho - 1) + kh - pads[0] - pads[2];
         const fullW = sw * (wo - 1) + kw - pads[1] - pads[3];
         this.addGrad(x.name, this.op('ConvTranspose', [dy, fwd.kernelOihw], {
           kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: [h - fullH, w - fullW],
-        }, `${layer.name}_dx`));
+        }, `${name}_dx`));
       }
     });
     return out;
+  }
+
+  /**
+   * Keras SeparableConv2D = depthwise kxk conv (one filter per channel, multiplier 1) then a 1x1 conv (+ bias).
+   * Depthwise backward: dW[c,tap] = sum over batch and pixels of the im2col of x times dz (one broadcast Mul +
+   * ReduceSum); dx = grouped Conv of dz with the flipped kernel (stride 1) or grouped ConvTranspose (strided).
+   */
+  private separableConv(layer: Layer, cfg: LayerConfig, x: Value): Value {
+    const [depthwiseVar, pointwiseVar, biasVar] = layer.trainableWeights;
+    if (!depthwiseVar || !pointwiseVar || (cfg.useBias !== false && !biasVar)) throw this.unsupported(layer, 'frozen (non-trainable) weights');
+    // (the kernel shape, not getConfig(): TF.js's SeparableConv2D config leaves depthMultiplier out)
+    const multiplier = depthwiseVar.shape[3] as number;
+    if (multiplier !== 1) throw this.unsupported(layer, `depth multiplier ${multiplier}`);
+    const geo = this.geometry(layer, cfg, x, x.shape[1]);
+    const { cin: c, h, w, ho, wo, kh, kw, sh, sw, pads } = geo;
+    const name = layer.name;
+    const dwTf = this.param(depthwiseVar); // [kh, kw, c, 1]
+    const wd = this.op('Transpose', [dwTf], { perm: [2, 3, 0, 1] }, `${name}_dw_w`); // [c, 1, kh, kw]
+    const z = this.op('Conv', [x.name, wd], { kernel_shape: [kh, kw], strides: [sh, sw], pads, group: c }, `${name}_depthwise`);
+    const zValue: Value = { name: z, shape: [-1, c, ho, wo], needsGrad: true };
+    this.onBackward(zValue, (dz) => {
+      const cols = this.op('Reshape', [this.im2col(`${name}_x`, this.toChannelsFirst(x.name, c, h * w), geo, false), this.int64([c, kh * kw, -1])]);
+      const dzt = this.op('Reshape', [this.op('Transpose', [dz], { perm: [1, 2, 3, 0] }), this.int64([c, 1, -1])], {}, `${name}_dzt`);
+      const dwFlat = this.op('ReduceSum', [this.op('Mul', [cols, dzt]), this.int64([2])], { keepdims: 0 }, `${name}_ddw`); // [c, kh*kw]
+      this.addGrad(dwTf, this.op('Reshape', [this.op('Transpose', [dwFlat], { perm: [1, 0] }), this.int64([kh, kw, c, 1])], {}, `${name}_ddw_tf`));
+      if (!x.needsGrad) return;
+      if (sh === 1 && sw === 1) {
+        const flipped = this.op('Slice', [dwTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])]);
+        const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${name}_dw_flip`);
+        const dxPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
+        this.addGrad(x.name, this.op('Conv', [dz, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads, group: c }, `${name}_dx`));
+      } else {
+        const fullH = sh * (ho - 1) + kh - pads[0] - pads[2];
+        const fullW = sw * (wo - 1) + kw - pads[1] - pads[3];
+        this.addGrad(x.name, this.op('ConvTranspose', [dz, wd], {
+          kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: [h - fullH, w - fullW], group: c,
+        }, `${name}_dx`));
+      }
+    });
+    const pointwise: ConvGeometry = { cin: c, cout: pointwiseVar.shape[3] as number, h: ho, w: wo, ho, wo, kh: 1, kw: 1, sh: 1, sw: 1, pads: [0, 0, 0, 0] };
+    return this.convCore(`${name}_pointwise`, pointwise, zValue, this.param(pointwiseVar), cfg.useBias === false ? undefined : this.param(biasVar));
   }
 
   /** onnxruntime's Conv (NCHW, kernel transposed from TF's [kh,kw,in,out] to OIHW in the graph). */

@@ -1,5 +1,5 @@
 /**
- * The onnxruntime training graph of the shipped architecture against TF.js, on the wasm backend (fer-lab's gradient
+ * The onnxruntime training graph of registry architectures against TF.js, on the wasm backend (fer-lab's gradient
  * kernels; the cpu backend takes minutes for a 48x48 VGG). Real shapes catch what tests/train/ort.test.ts's tiny
  * models miss: an onnxruntime ReduceSumSquare over [N,64,24,24] once gave a batch variance wrong enough to flip
  * gradients of whole layers (relative errors 1e-3..1e-1) while every tiny model agreed.
@@ -27,8 +27,8 @@ function relError(a: Float32Array, b: Float32Array): number {
   return diff / scale;
 }
 
-test('vgg-compact gradients equal TF.js for every weight (dropout off, random images)', async () => {
-  const model = createModel('vgg-compact', { dropout: 0 });
+test.each(['vgg-compact', 'mini-xception'])('%s gradients equal TF.js for every weight (dropout off, random images)', async (arch) => {
+  const model = createModel(arch, { dropout: 0 });
   const n = 4;
   // Uniform pixels in [0, 1). Seed 5: no block1 max-pool window whose top two values are within 1e-6 of each other
   // (seed 11 has one; float differences between the engines then pick different maxima, ~1e-3 off in block1).
