@@ -278,7 +278,7 @@ class TrainingGraphBuilder {
 
   /** A full convolution with kernel `kernelTf` (TF layout [kh,kw,in,out]) and optional bias, forward and backward. */
   private convCore(name: string, geo: ConvGeometry, x: Value, kernelTf: string, bias: string | undefined): Value {
-    const { cin, cout, h, w, ho, wo, kh, kw, sh, sw, pads } = geo;
+    const { cin, cout, h, w, ho, wo, kh, kw } = geo;
     // Small feature maps: onnxruntime's Conv runs one small GEMM per image there (25 GFLOP/s measured on 6x6x256),
     // while one GEMM over the whole batch reaches 150+. Large maps: its per-image im2col stays in cache and wins.
     const asGemm = ho * wo <= this.options.gemmConvMaxPixels;
@@ -301,19 +301,8 @@ class TrainingGraphBuilder {
         const dcols = this.im2col(`${name}_dy`, this.op('Reshape', [dyt, this.int64([cout, ho * wo, -1])]), geo, true);
         const wt = this.op('Reshape', [this.op('Transpose', [kernelTf], { perm: [2, 3, 0, 1] }), this.int64([cin, cout * kh * kw])], {}, `${name}_w_t`);
         this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wt, dcols], {}, `${name}_dxm`), cin, h, w, `${name}_dx`));
-      } else if (sh === 1 && sw === 1) {
-        // Stride 1: dx is a plain convolution of dy with the spatially flipped, in/out-swapped kernel (onnxruntime's
-        // Conv is ~3x faster than its ConvTranspose for the same work, measured here).
-        const flipped = this.op('Slice', [kernelTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])], {}, `${name}_w_flip`);
-        const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${name}_w_dx`);
-        const dxPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-        this.addGrad(x.name, this.op('Conv', [dy, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads }, `${name}_dx`));
       } else {
-        const fullH = sh * (ho - 1) + kh - pads[0] - pads[2];
-        const fullW = sw * (wo - 1) + kw - pads[1] - pads[3];
-        this.addGrad(x.name, this.op('ConvTranspose', [dy, fwd.kernelOihw], {
-          kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: [h - fullH, w - fullW],
-        }, `${name}_dx`));
+        this.addGrad(x.name, this.inputGradient(name, dy, geo, kernelTf, fwd.kernelOihw, 1));
       }
     });
     return out;
@@ -343,21 +332,31 @@ class TrainingGraphBuilder {
       const dwFlat = this.op('ReduceSum', [this.op('Mul', [cols, dzt]), this.int64([2])], { keepdims: 0 }, `${name}_ddw`); // [c, kh*kw]
       this.addGrad(dwTf, this.op('Reshape', [this.op('Transpose', [dwFlat], { perm: [1, 0] }), this.int64([kh, kw, c, 1])], {}, `${name}_ddw_tf`));
       if (!x.needsGrad) return;
-      if (sh === 1 && sw === 1) {
-        const flipped = this.op('Slice', [dwTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])]);
-        const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${name}_dw_flip`);
-        const dxPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
-        this.addGrad(x.name, this.op('Conv', [dz, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads, group: c }, `${name}_dx`));
-      } else {
-        const fullH = sh * (ho - 1) + kh - pads[0] - pads[2];
-        const fullW = sw * (wo - 1) + kw - pads[1] - pads[3];
-        this.addGrad(x.name, this.op('ConvTranspose', [dz, wd], {
-          kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: [h - fullH, w - fullW], group: c,
-        }, `${name}_dx`));
-      }
+      this.addGrad(x.name, this.inputGradient(name, dz, geo, dwTf, wd, c));
     });
     const pointwise: ConvGeometry = { cin: c, cout: pointwiseVar.shape[3] as number, h: ho, w: wo, ho, wo, kh: 1, kw: 1, sh: 1, sw: 1, pads: [0, 0, 0, 0] };
     return this.convCore(`${name}_pointwise`, pointwise, zValue, this.param(pointwiseVar), cfg.useBias === false ? undefined : this.param(biasVar));
+  }
+
+  /**
+   * dx of a convolution on onnxruntime's kernels. Stride 1: a plain (grouped) Conv of dy with the spatially flipped
+   * kernel, in/out swapped (onnxruntime's Conv is ~3x faster than its ConvTranspose for the same work, measured
+   * here). Strided: ConvTranspose with the forward kernel. `kernelTf` is TF layout [kh,kw,in,out] (depthwise:
+   * [kh,kw,c,1]), `kernelOihw` the forward ONNX kernel; `group` = 1, or the channels of a depthwise conv.
+   */
+  private inputGradient(name: string, dy: string, geo: ConvGeometry, kernelTf: string, kernelOihw: string, group: number): string {
+    const { h, w, ho, wo, kh, kw, sh, sw, pads } = geo;
+    if (sh === 1 && sw === 1) {
+      const flipped = this.op('Slice', [kernelTf, this.int64([-1, -1]), this.int64([-kh - 1, -kw - 1]), this.int64([0, 1]), this.int64([-1, -1])], {}, `${name}_w_flip`);
+      const wflip = this.op('Transpose', [flipped], { perm: [2, 3, 0, 1] }, `${name}_w_dx`);
+      const dxPads = [kh - 1 - pads[0], kw - 1 - pads[1], kh - 1 - pads[2], kw - 1 - pads[3]];
+      return this.op('Conv', [dy, wflip], { kernel_shape: [kh, kw], strides: [1, 1], pads: dxPads, group }, `${name}_dx`);
+    }
+    const fullH = sh * (ho - 1) + kh - pads[0] - pads[2];
+    const fullW = sw * (wo - 1) + kw - pads[1] - pads[3];
+    return this.op('ConvTranspose', [dy, kernelOihw], {
+      kernel_shape: [kh, kw], strides: [sh, sw], pads, output_padding: [h - fullH, w - fullW], group,
+    }, `${name}_dx`);
   }
 
   /** onnxruntime's Conv (NCHW, kernel transposed from TF's [kh,kw,in,out] to OIHW in the graph). */
