@@ -2,7 +2,7 @@
 /**
  * Turn a `fer train` run into the shipped default model, with its evaluation and model card:
  *
- *   node scripts/ship-model.js --run runs/fer-lab-default --data ../shared/data/fer2013-archive.zip
+ *   node scripts/ship-model.js --run checkpoints/runs/fer-lab-v2 --data ../shared/data/fer2013-archive.zip
  *
  * 1. copies <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
  *    With --logit-adjust auto (the default), first chooses a post-hoc logit adjustment for the rare classes on the
@@ -153,7 +153,7 @@ Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model})
 - FER2013 repeats images: \`fer data\` finds ${audit.crossSplitDuplicates} images that are exact copies of an image in
   another split (mostly training copies of PublicTest images) and ${audit.conflictingLabels} duplicate groups with
   conflicting labels. ${(config.drop || []).includes('cross-split') ? 'This run left the cross-split copies out of training (`--drop cross-split`).' : 'This run trained on them (as the peer models did), which flatters PublicTest slightly; `fer train --drop cross-split` leaves them out.'}
-- Disgust has 436 training images (1.5%): its recall is the weakest; see the per-class table.
+- Disgust is 1.5% of FER2013's training images (436 of 28,709): its recall is the weakest; see the per-class table.
 - Classifies the expression shown, not the emotion felt. Not for decisions about people.
 `;
 }
@@ -164,12 +164,15 @@ async function main() {
     .requiredOption('--data <path>', 'the FER2013 dataset the model was trained on (for the test split)')
     .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
-    .option('--recipe <file>', 'the settings file the run was trained with (named in the model card)', path.join(root, 'checkpoints', 'recipes', 'fer-lab-default.json'))
+    .option('--recipe <file>', 'the settings file the run was trained with, named in the model card (default checkpoints/recipes/<run name>.json)')
     .option('--logit-adjust <mode>', 'auto: choose a logit adjustment for rare classes on the validation split; off', 'auto')
-    .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume", path.join(root, 'checkpoints', 'runs', 'fer-lab-default'))
+    .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume (default checkpoints/runs/<run name>)")
     .parse(process.argv);
   const o = program.opts();
   const run = path.resolve(o.run);
+  o.recipe = path.resolve(o.recipe ?? path.join(root, 'checkpoints', 'recipes', `${path.basename(run)}.json`));
+  o.keepRun = path.resolve(o.keepRun ?? path.join(root, 'checkpoints', 'runs', path.basename(run)));
+  if (!fs.existsSync(o.recipe)) throw new Error(`recipe ${o.recipe} not found: pass --recipe <the settings file of the run>`);
   const best = path.join(run, 'best');
   if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
