@@ -8,7 +8,7 @@
  *        [--epochs 10] [--engine auto] [--out runs/time-to-accuracy] [--target 0.63] [--resume]
  *        [--json results/time-to-accuracy/fer-lab.json]
  *
- * Uses the built lib (lib/dist). The JSON (rewritten after every epoch) holds the command, the machine and one row
+ * Uses the built lib (lib/dist). The JSON (rewritten after every epoch) holds the commands (each --resume appends its own), the machine and one row
  * per epoch: { epoch, trainMinutes, valAcc, testAcc, testAccFlip }; trainMinutes is the run's cumulative epoch time
  * (training steps and validation; the PublicTest evaluations here are not counted).
  */
@@ -45,8 +45,11 @@ async function main() {
   const previous = values.resume ? safeRead(values.json) : undefined;
   const rows = previous?.rows ?? [];
   let minutes = rows.length ? rows[rows.length - 1].trainMinutes : 0;
+  // Every invocation that wrote rows (the first run, then each --resume), oldest first.
+  const command = `node scripts/time-to-accuracy.js ${process.argv.slice(2).join(' ')}`;
+  const commands = [...(previous?.commands ?? (previous?.command ? [previous.command] : [])), command];
   const report = () => ({
-    command: `node scripts/time-to-accuracy.js ${process.argv.slice(2).join(' ')}`,
+    commands,
     recipe: path.relative(ROOT, values.config),
     config: { ...config, data: path.basename(config.data) },
     machine: `${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}`,
