@@ -69,15 +69,17 @@ async function logitAdjust(run, best, outDir, dataPath) {
   }
 }
 
-function logitAdjustCard(la, classes) {
+function logitAdjustCard(la, classes, config) {
   if (!la) return 'Logit adjustment: off.';
   const d = classes.indexOf('disgust');
   const v = la.val;
   const line = (x) => `accuracy ${pct(x.accuracy)}, macro-F1 ${x.macroF1.toFixed(3)}${d >= 0 ? `, disgust recall ${pct(x.recall[d])}` : ''}`;
   if (la.tau === 0) return `Logit adjustment: none (no tau in 0-2 raised validation macro-F1 over the plain model: ${line(v.plain)}).`;
   return `Logit adjustment (Menon et al. 2021): logits + ${la.tau} x -log(training class prior), folded into the output bias; ` +
-    `tau chosen on the ${la.valImages} validation images by ${la.criterion} (plain: ${line(v.plain)}; adjusted: ${line(v.chosen)}). ` +
-    'The test split played no part in the choice.';
+    `tau chosen on the ${la.valImages} validation images by ${la.criterion}, without TTA (plain: ${line(v.plain)}; adjusted: ${line(v.chosen)}). ` +
+    ((config.drop || []).includes('cross-split')
+      ? 'The test split played no part in the choice (and the run left the training copies of test images out).'
+      : 'The test split itself played no part in the choice, but the validation images come from FER2013 Training, which holds copies of some PublicTest images (`--drop cross-split` leaves them out).');
 }
 
 const pct = (x) => `${(100 * x).toFixed(2)}%`;
@@ -143,7 +145,7 @@ The run's last checkpoint (weights, Adam state, epoch and batch) is kept in \`${
 (\`best/\` is rewritten there when validation accuracy improves).
 
 Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}; ${config.epochs} epochs; seed ${config.seed}.
-${logitAdjustCard(logitAdjustment, meta.classes)}
+${logitAdjustCard(logitAdjustment, meta.classes, config)}
 Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU. ${engineSummary(history, config)}
 
 ## Known limits
@@ -173,6 +175,8 @@ async function main() {
   o.recipe = path.resolve(o.recipe ?? path.join(root, 'checkpoints', 'recipes', `${path.basename(run)}.json`));
   o.keepRun = path.resolve(o.keepRun ?? path.join(root, 'checkpoints', 'runs', path.basename(run)));
   if (!fs.existsSync(o.recipe)) throw new Error(`recipe ${o.recipe} not found: pass --recipe <the settings file of the run>`);
+  if (!['auto', 'off'].includes(o.logitAdjust)) throw new Error(`--logit-adjust must be auto or off, got ${o.logitAdjust}`);
+  let logitAdjustment;
   const best = path.join(run, 'best');
   if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
@@ -182,9 +186,7 @@ async function main() {
   await replaceDirAtomic(o.out, async (tmp) => {
     fs.mkdirSync(path.join(tmp, 'tfjs'));
     for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
-    if (!['auto', 'off'].includes(o.logitAdjust)) throw new Error(`--logit-adjust must be auto or off, got ${o.logitAdjust}`);
-    const logitAdjustment = o.logitAdjust === 'auto' ? await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data) : undefined;
-    if (logitAdjustment) writeFileAtomic(path.join(o.results, 'logit-adjustment.json'), JSON.stringify(logitAdjustment, null, 2) + '\n');
+    logitAdjustment = o.logitAdjust === 'auto' ? await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data) : undefined;
     for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
     runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
     const evalOut = path.join(o.results, 'publictest');
@@ -200,6 +202,10 @@ async function main() {
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
       modelCard({ run, data: o.data, recipe: o.recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun, logitAdjustment }));
   });
+  // Written only once the model is in place, so it always describes the shipped model.
+  const laFile = path.join(o.results, 'logit-adjustment.json');
+  if (logitAdjustment) writeFileAtomic(laFile, JSON.stringify(logitAdjustment, null, 2) + '\n');
+  else fs.rmSync(laFile, { force: true });
   if (path.resolve(o.keepRun) !== run) {
     await replaceDirAtomic(o.keepRun, (tmp) => {
       fs.cpSync(path.join(run, 'last'), path.join(tmp, 'last'), { recursive: true });

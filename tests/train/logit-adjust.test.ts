@@ -88,6 +88,10 @@ describe('logit adjustment', () => {
     // a model without an output bias cannot take the offsets
     const noBias = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, useBias: false })] });
     expect(() => applyLogitAdjustment(noBias, offsets)).toThrow(/Dense layer with a bias/);
+    // a sigmoid head: shifting its bias is not the validated softmax(log p + offsets)
+    const sigmoid = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'sigmoid' })] });
+    expect(() => applyLogitAdjustment(sigmoid, offsets)).toThrow(/outputs logits or softmax/);
+    sigmoid.dispose();
     expect(() => applyLogitAdjustment(model, [1, 2])).toThrow(/3 output classes; got 2/);
     x.dispose();
     model.dispose();

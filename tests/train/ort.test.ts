@@ -134,6 +134,27 @@ describe('onnxruntime training graph', () => {
     model.dispose();
   });
 
+  test('max-pool ties (a blank image) share the gradient instead of multiplying it', async () => {
+    // A 1x1 conv (no ReLU) then a 2x2 pool: on a constant image every window is a 4-way tie at a positive value.
+    // TF.js gives each window's gradient to one input, the graph splits it over the four; both sum to the same
+    // kernel gradient because the tied inputs are equal. Sending it to all four would be 4x too large.
+    const input = tf.input({ shape: [S, S, 1] });
+    let x = tf.layers.conv2d({ filters: 3, kernelSize: 1, biasInitializer: 'ones', ...seeded(15) }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 3, ...seeded(16) }).apply(x) as tf.SymbolicTensor });
+    const n = 2;
+    const xs = new Float32Array(n * S * S).fill(0.6);
+    const t = Float32Array.of(1, 0, 0, 0, 0, 1);
+    const loss = { fromLogits: true };
+    const runner = await OrtStepRunner.create(model, createOptimizer(), loss, { threads: 1 });
+    const ort = await runner.gradients(xs, t, n, 1);
+    const ref = tfjsGradients(model, xs, t, n, loss);
+    ort.grads.forEach((g, i) => expect(maxRelError(g, ref.grads[i])).toBeLessThan(1e-4));
+    await runner.close();
+    model.dispose();
+  });
+
   test('a step updates the weights and the batch-norm moving averages as TF.js does', async () => {
     const model = tinyModel(3, false);
     const twin = tinyModel(3, false);

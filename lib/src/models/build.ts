@@ -10,7 +10,8 @@ export const BN_EPSILON = 1e-5;
 
 /**
  * How conv and dense kernels start (ModelOptions.weightInit):
- * - 'torch': PyTorch's default, U(+-1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5)), the default here: with
+ * - 'torch': PyTorch's default kernels, U(+-1/sqrt(fan_in)) (kaiming_uniform with a = sqrt(5); biases still start
+ *   at 0, PyTorch draws them from the same range), the default here: with
  *   batch norm after every conv, smaller weights mean larger effective steps, and the small head gives near-uniform
  *   first predictions. Measured (results/experiments/weight-init.md): 3 epochs on 8,000 FER2013 images, validation
  *   45.1% against 42.2% for 'keras', training loss 1.57 against 1.69.
@@ -27,11 +28,17 @@ export class SeedSequence {
   take(): number {
     return this.next++;
   }
-  /** The next kernel initialiser of the chosen scheme ('keras': He-normal for convs, Glorot-uniform for dense). */
-  kernel(kind: 'conv' | 'dense'): ReturnType<typeof tf.initializers.heNormal> {
+  /**
+   * The next kernel initialiser of the chosen scheme ('keras': He-normal for convs, Glorot-uniform for dense).
+   * Depthwise kernels [kh,kw,c,1]: TF.js counts fan_in as kh*kw*c, PyTorch (groups = c) as kh*kw, so 'torch'
+   * scales by c to land on U(+-1/sqrt(kh*kw)).
+   */
+  kernel(kind: 'conv' | 'dense' | 'depthwise', channels = 1): ReturnType<typeof tf.initializers.heNormal> {
     const seed = this.take();
-    if (this.init === 'torch') return tf.initializers.varianceScaling({ scale: 1 / 3, mode: 'fanIn', distribution: 'uniform', seed });
-    return kind === 'conv' ? tf.initializers.heNormal({ seed }) : tf.initializers.glorotUniform({ seed });
+    if (this.init === 'torch') {
+      return tf.initializers.varianceScaling({ scale: (kind === 'depthwise' ? channels : 1) / 3, mode: 'fanIn', distribution: 'uniform', seed });
+    }
+    return kind === 'dense' ? tf.initializers.glorotUniform({ seed }) : tf.initializers.heNormal({ seed });
   }
 }
 

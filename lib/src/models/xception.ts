@@ -15,7 +15,7 @@ function separable(x: tf.SymbolicTensor, filters: number, name: string, seeds: S
       kernelSize: 3,
       padding: 'same',
       useBias: false,
-      depthwiseInitializer: seeds.kernel('conv'),
+      depthwiseInitializer: seeds.kernel('depthwise', x.shape[3] as number),
       pointwiseInitializer: seeds.kernel('conv'),
       name,
     })

@@ -154,10 +154,20 @@ export function readTrainState(dir: string): TrainState | undefined {
 }
 
 /** The config of the run in `out` (from out/last/state.json), for `--resume` without repeating every flag. */
+/**
+ * What a run saved before a setting existed used: the default, except where the default has changed since
+ * (weightInit: runs before 2026-11-29 started from He/Glorot weights).
+ */
+const SETTINGS_OF_OLDER_RUNS: Partial<TrainConfig> = { weightInit: 'keras' };
+
+/** A saved run's config with the settings it predates filled in as that run had them. */
+export function completeSavedConfig(saved: TrainConfig): TrainConfig {
+  return { ...defaultTrainConfig(), ...SETTINGS_OF_OLDER_RUNS, ...saved };
+}
+
 export function readSavedConfig(out: string): TrainConfig | undefined {
   const saved = readTrainState(path.join(out, 'last'))?.config;
-  // settings added after the run was saved take their defaults (which reproduce the old behaviour)
-  return saved && { ...defaultTrainConfig(), ...saved };
+  return saved && completeSavedConfig(saved);
 }
 
 /**

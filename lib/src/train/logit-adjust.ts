@@ -103,10 +103,22 @@ export function chooseLogitAdjustment(
  */
 export function applyLogitAdjustment(model: tf.LayersModel, offsets: readonly number[]): void {
   let layer = model.outputs[0]?.sourceLayer as tf.layers.Layer | undefined;
-  if (layer && layer.getClassName() === 'Activation') layer = layer.inboundNodes[0]?.inboundLayers[0] as tf.layers.Layer | undefined;
+  // The offsets shift logits: the Dense must output logits (linear) or softmax(logits), possibly via an Activation.
+  const activationOf = (l: tf.layers.Layer | undefined) => (l?.getConfig() as { activation?: string } | undefined)?.activation ?? 'linear';
+  let activationOk = true;
+  if (layer && layer.getClassName() === 'Activation') {
+    activationOk = activationOf(layer) === 'softmax' || activationOf(layer) === 'linear';
+    layer = layer.inboundNodes[0]?.inboundLayers[0] as tf.layers.Layer | undefined;
+    activationOk &&= activationOf(layer) === 'linear';
+  } else {
+    activationOk = activationOf(layer) === 'softmax' || activationOf(layer) === 'linear';
+  }
   const bias = layer?.getClassName() === 'Dense' ? layer.trainableWeights.concat(layer.nonTrainableWeights).find((w) => w.name.endsWith('bias')) : undefined;
-  if (!layer || !bias) {
-    throw new FerError(`Model "${model.name}" does not end in a Dense layer with a bias: logit adjustment needs one to fold the offsets into.`);
+  if (!layer || !bias || !activationOk) {
+    throw new FerError(
+      `Model "${model.name}" does not end in a Dense layer with a bias that outputs logits or softmax(logits): ` +
+        'logit adjustment needs one to fold the offsets into.',
+    );
   }
   if (bias.shape.length !== 1 || bias.shape[0] !== offsets.length) {
     throw new FerError(`Model "${model.name}" has ${bias.shape[0]} output classes; got ${offsets.length} logit offsets.`);

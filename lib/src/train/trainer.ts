@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { BackendInfo, initBackend } from '../backend';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
-import { defaultTrainConfig, TrainConfig, validateTrainConfig } from '../config';
+import { TrainConfig, validateTrainConfig } from '../config';
 import { Dataset, loadDataset } from '../data';
 import { createModel, listModels } from '../models';
 import { applyResNet18Weights, readResNet18Onnx } from '../models/pretrained';
@@ -20,7 +20,7 @@ import { normalizePixels, PREPROCESS } from '../transforms/preprocess';
 import { defaultMeta, ModelMeta } from '../util/model-io';
 import { writeJsonAtomic } from '../util/fs';
 import { TrainCallbacks, writeHistory } from './callbacks';
-import { EpochRecord, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
+import { completeSavedConfig, EpochRecord, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
 import { batchesPerEpoch, gatherBatch, prepareTrainingData, SplitData, TrainingData } from './data';
 import { correctCount, crossEntropy, outputsProbabilities } from './loss';
 import { localStepRunner, StepResult, StepRunner } from './step';
@@ -68,8 +68,7 @@ const RESUME_MAY_CHANGE: ReadonlyArray<keyof TrainConfig> = [
 ];
 
 function resumedConfig(savedConfig: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
-  // settings added after the run was saved take their defaults (which reproduce the old behaviour)
-  const saved: TrainConfig = { ...defaultTrainConfig(), ...savedConfig };
+  const saved = completeSavedConfig(savedConfig);
   const differs: string[] = [];
   for (const key of Object.keys(saved) as Array<keyof TrainConfig>) {
     if (RESUME_MAY_CHANGE.includes(key)) continue;

@@ -528,15 +528,18 @@ class TrainingGraphBuilder {
       const y = this.op('MaxPool', [x.name], { kernel_shape: [kh, kw], strides: [sh, sw] }, layer.name);
       const out: Value = { name: y, shape: [-1, c, ho, wo], needsGrad: x.needsGrad };
       this.onBackward(out, (dy) => {
-        // Non-overlapping windows: the gradient goes to the input(s) equal to the window's maximum. Ties only
-        // happen at ReLU zeros in practice, whose gradient the ReLU below discards anyway.
+        // Non-overlapping windows: the gradient goes to the input(s) equal to the window's maximum, split equally
+        // when several tie (a valid subgradient; TF.js gives it all to one of them). Ties are mostly ReLU zeros,
+        // whose gradient the ReLU discards, but blank or saturated images tie at positive values too.
         // y and dy are upsampled to the input's size by nearest-neighbour Resize so that every elementwise op
         // runs without broadcasting (broadcasting over the size-2 window axes was ~4x slower in onnxruntime).
         const scales = this.b.init(`${layer.name}_up_scales`, [4], Float32Array.of(1, 1, kh, kw));
         const up = (v: string, base: string) =>
           this.op('Resize', [v, '', scales], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }, base);
         const isMax = this.op('Cast', [this.op('Equal', [x.name, up(y, `${layer.name}_y_up`)])], { to: 1 }, `${layer.name}_argmax`);
-        this.addGrad(x.name, this.op('Mul', [isMax, up(dy, `${layer.name}_dy_up`)], {}, `${layer.name}_dx`));
+        const ties = this.op('Mul', [this.op('AveragePool', [isMax], { kernel_shape: [kh, kw], strides: [sh, sw] }), this.scalar(kh * kw)], {}, `${layer.name}_ties`);
+        const share = this.op('Div', [dy, ties], {}, `${layer.name}_dy_share`);
+        this.addGrad(x.name, this.op('Mul', [isMax, up(share, `${layer.name}_dy_up`)], {}, `${layer.name}_dx`));
       });
       return out;
     }
