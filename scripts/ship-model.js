@@ -102,6 +102,7 @@ function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxByt
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
   const recall = (k) => evalJson.perClass[k].recall;
+  const weakest = Object.entries(evalJson.perClass).reduce((a, b) => (b[1].recall < a[1].recall ? b : a));
   const rows = Object.entries(evalJson.perClass)
     .map(([k, v]) => `| ${k} | ${v.precision.toFixed(3)} | ${v.recall.toFixed(3)} | ${v.f1.toFixed(3)} | ${v.support} |`)
     .join('\n');
@@ -155,7 +156,7 @@ Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model})
 - FER2013 repeats images: \`fer data\` finds ${audit.crossSplitDuplicates} images that are exact copies of an image in
   another split (mostly training copies of PublicTest images) and ${audit.conflictingLabels} duplicate groups with
   conflicting labels. ${(config.drop || []).includes('cross-split') ? 'This run left the cross-split copies out of training (`--drop cross-split`).' : 'This run trained on them (as the peer models did), which flatters PublicTest slightly; `fer train --drop cross-split` leaves them out.'}
-- Disgust is 1.5% of FER2013's training images (436 of 28,709): its recall is the weakest; see the per-class table.
+- Classes are imbalanced (disgust is 1.5% of FER2013's training images, 436 of 28,709); the weakest recall here is ${weakest[0]} (${pct(weakest[1].recall)}); see the per-class table.
 - Classifies the expression shown, not the emotion felt. Not for decisions about people.
 `;
 }
