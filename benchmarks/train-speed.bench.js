@@ -13,7 +13,8 @@
  * Model specs: a registry name, or resnet18:cifar for the 3x3 stem.
  * Backends: a TF.js backend (wasm, cpu, tensorflow: tf.train.adam through the backend, one thread for wasm), or
  * 'onnxruntime': fer-lab's onnxruntime training engine (lib/src/train/ort, what `fer train` uses by default here)
- * with its array Adam, on every core.
+ * with its array Adam, on every core; 'onnxruntime-x2': the same over 2 data-parallel worker threads (one
+ * single-threaded session each, half of every batch; `fer train --workers 2`).
  */
 'use strict';
 const path = require('path');
@@ -56,11 +57,11 @@ function parseArgs(argv) {
 }
 
 /** One model on one backend, in this process: returns { imgPerSec, msPerStep, loss0, loss1 }. */
-async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem }) {
+async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem, workers }) {
   const lib = require(path.join(ROOT, 'lib', 'dist'));
   await lib.initBackend('wasm'); // holds the variables; the steps run on onnxruntime
   const model = lib.createModel(arch, stem ? { stem } : {});
-  const runner = await lib.OrtStepRunner.create(model, lib.createOptimizer({ name: 'adam' }), { fromLogits: false });
+  const runner = await lib.OrtStepRunner.create(model, lib.createOptimizer({ name: 'adam' }), { fromLogits: false }, { workers });
   const x = new Float32Array(batch * 48 * 48).map((_, i) => (Math.sin(i * 12.9898) * 43758.5453) % 1 + 0.5);
   const t = new Float32Array(batch * 7);
   for (let i = 0; i < batch; i++) t[i * 7 + (i % 7)] = 1;
@@ -80,7 +81,8 @@ async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem }) {
 }
 
 async function measure({ model: arch, backend, batch, steps, warmup, stem }) {
-  if (backend === 'onnxruntime') return measureOnnxruntime({ model: arch, batch, steps, warmup, stem });
+  const ort = /^onnxruntime(?:-x(\d+))?$/.exec(backend);
+  if (ort) return measureOnnxruntime({ model: arch, batch, steps, warmup, stem, workers: Number(ort[1] ?? 1) });
   const lib = require(path.join(ROOT, 'lib', 'dist'));
   const tf = lib.tf;
   await lib.initBackend(backend);

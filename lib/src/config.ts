@@ -29,7 +29,11 @@ export interface TrainConfig {
   data: string;
   /** Model architecture (models registry name). */
   arch: string;
-  /** resnet18 only: ImageNet ResNet-18 weights (.onnx file) to start a new run from; null = random init. */
+  /**
+   * Weights a new run starts from (fresh optimizer and schedule), null = random init: a fer-lab model folder
+   * (model.json, e.g. a run's best/, or a run folder: its best/), same architecture and classes; or, resnet18 only,
+   * ImageNet ResNet-18 weights in an .onnx file.
+   */
   init: string | null;
   /** Dropout rate passed to the model factory; null = the architecture's default. */
   dropout: number | null;
@@ -78,7 +82,7 @@ export interface TrainConfig {
   engine: TrainEngine;
   /** onnxruntime threads (0 = one per core). */
   threads: number;
-  /** Worker threads for data-parallel training (each runs its own backend on a share of every batch); 1 = none. tfjs engine only. */
+  /** Worker threads for data-parallel training (each runs its own TF.js backend or onnxruntime session on a share of every batch); 1 = none. */
   workers: number;
   /** Also save out/last every this many minutes inside long epochs (0 = only at epoch ends). */
   checkpointMinutes: number;
@@ -212,8 +216,8 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   if (typeof c.data !== 'string' || !c.data) bad('data', 'expected a dataset path', c.data);
   if (typeof c.arch !== 'string' || !c.arch) bad('arch', 'expected an architecture name', c.arch);
   if (options.archs && !options.archs.includes(c.arch)) bad('arch', `use one of ${options.archs.join(', ')}`, c.arch);
-  if (c.init !== null && (typeof c.init !== 'string' || !c.init)) bad('init', 'expected the path of an .onnx file or null', c.init);
-  if (c.init !== null && c.arch !== 'resnet18') {
+  if (c.init !== null && (typeof c.init !== 'string' || !c.init)) bad('init', 'expected a model folder, an .onnx file or null', c.init);
+  if (c.init !== null && initIsOnnx(c.init) && c.arch !== 'resnet18') {
     bad('init', `ImageNet ResNet-18 weights fit only arch resnet18, not ${c.arch}`, c.init);
   }
   if (c.dropout !== null) real('dropout', c.dropout, 0, 0.95);
@@ -274,4 +278,9 @@ export function resolveTrainConfig(options: ResolveOptions = {}): TrainConfig {
   if (!cfg.out) cfg = { ...cfg, out: path.join('runs', cfg.arch) };
   validateTrainConfig(cfg, { archs: options.archs });
   return cfg;
+}
+
+/** Whether `init` names ImageNet ResNet-18 weights in an .onnx file (else a fer-lab model folder). */
+export function initIsOnnx(init: string): boolean {
+  return init.toLowerCase().endsWith('.onnx');
 }

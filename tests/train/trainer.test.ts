@@ -167,3 +167,35 @@ describe('train', () => {
     result.model.dispose();
   });
 });
+
+describe('init from a model folder', () => {
+  const trainable = (model: tf.LayersModel) => model.trainableWeights.map((w) => w.read().dataSync() as Float32Array);
+
+  test('a new run starts from the trained weights with a fresh optimizer; another architecture is refused', async () => {
+    const first = tmpDir();
+    const a = await train(testConfig(first, { epochs: 1 }), { dataset: ds, createModel: factory });
+    const trained = trainable(a.model);
+    a.model.dispose();
+    const second = tmpDir();
+    const logs: string[] = [];
+    const b = await train(testConfig(second, { epochs: 1, lr: 1e-9, init: path.join(first, 'last') }), {
+      dataset: ds,
+      createModel: () => {
+        throw new Error('a run with init must not build a new model');
+      },
+      onLog: (m) => logs.push(m),
+    });
+    expect(logs.some((m) => m.includes(`Starting from the weights in ${path.join(first, 'last')}`))).toBe(true);
+    // lr 1e-9: Adam moves each weight by about 1e-9 per step, so the run ends where the first one did
+    const after = trainable(b.model);
+    expect(after).toHaveLength(trained.length);
+    after.forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - trained[i][j])).toBeLessThan(1e-6)));
+    expect((await readCheckpoint(path.join(second, 'last'))).optimizer?.step).toBe(3);
+    b.model.dispose();
+
+    await expect(train(testConfig(tmpDir(), { arch: 'vgg-small', epochs: 1, init: first }), { dataset: ds }))
+      .rejects.toThrow(/holds a tiny model and this run trains vgg-small/);
+    await expect(train(testConfig(tmpDir(), { epochs: 1, init: path.join(first, 'missing') }), { dataset: ds, createModel: factory }))
+      .rejects.toThrow(/no such model folder/);
+  });
+});

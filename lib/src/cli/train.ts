@@ -138,7 +138,7 @@ export function register(program: Command): void {
     .description('train a model (defaults: data/sample, vgg-compact, Adam 1e-3, batch 64, label smoothing 0.1)')
     .option('--data <path>', 'dataset: Kaggle folder/zip, fer2013.csv or FER+ (default data/sample)')
     .option('--arch <name>', `architecture: ${listModels().map((m) => m.name).join(', ')}`)
-    .option('--init <file.onnx>', 'resnet18: start from ImageNet ResNet-18 weights in this ONNX file (e.g. resnet18-v1-7.onnx from the ONNX model zoo); nothing is downloaded')
+    .option('--init <path>', 'start a new run from these weights: a fer-lab model folder (e.g. runs/x/best; same arch and classes), or for resnet18 ImageNet weights in an .onnx file (e.g. resnet18-v1-7.onnx from the ONNX model zoo); nothing is downloaded')
     .option('--epochs <n>', 'epochs', integer)
     .option('--batch-size <n>', 'batch size', integer)
     .option('--lr <x>', 'learning rate', number)
@@ -164,6 +164,6 @@ export function register(program: Command): void {
     .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)
     .option('--engine <name>', 'what computes the steps: auto (onnxruntime when it supports the model), onnxruntime or tfjs')
     .option('--threads <n>', 'onnxruntime threads (0 = one per core)', integer)
-    .option('--workers <n>', 'tfjs engine: data-parallel training over n worker threads (2 uses both cores with wasm)', integer)
+    .option('--workers <n>', 'data-parallel training over n worker threads, each on a share of every batch (2 uses both cores with wasm)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

@@ -8,65 +8,26 @@
  * rounding. With batch norm each worker normalises with its own share's statistics (like PyTorch DDP without
  * SyncBatchNorm); the moving averages are averaged over the workers.
  */
-import * as fs from 'fs';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { FerError, errorMessage } from '../errors';
+import { FerError } from '../errors';
 import { PIXELS_PER_IMAGE } from '../emotions';
 import type { BackendName } from '../backend';
 import type { LossOptions } from './loss';
 import type { TrainOptimizer } from './optimizers';
 import type { StepResult, StepRunner } from './step';
 import type { WorkerInit, WorkerReply, WorkerStep } from './parallel-worker';
+import { WorkerHandle, workerScript } from './worker-handle';
 
 export interface ParallelOptions {
   workers: number;
   backend: BackendName;
 }
 
-/** The compiled worker script (lib/dist/train/parallel-worker.js), also when this file runs from sources. */
-function workerScript(): string {
-  const here = path.join(__dirname, 'parallel-worker.js');
-  if (fs.existsSync(here)) return here;
-  const dist = path.resolve(__dirname, '..', '..', 'dist', 'train', 'parallel-worker.js');
-  if (fs.existsSync(dist)) return dist;
-  throw new FerError(`Data-parallel training needs the built worker script (${dist}): run \`npx tsc -p lib\` first.`);
-}
-
 function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-class WorkerHandle {
-  private pending: { resolve: (r: WorkerReply) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-  constructor(readonly worker: Worker) {
-    worker.on('message', (reply: WorkerReply) => {
-      const p = this.pending;
-      this.pending = undefined;
-      if (!p) return;
-      if (reply.type === 'error') p.reject(new FerError(`Training worker failed: ${reply.message}`));
-      else p.resolve(reply);
-    });
-    worker.on('error', (err) => this.fail(err));
-    worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new FerError(`Training worker exited with code ${code}.`));
-    });
-  }
-  private fail(err: unknown): void {
-    this.failure = err instanceof Error ? err : new Error(errorMessage(err));
-    this.pending?.reject(this.failure);
-    this.pending = undefined;
-  }
-  request(message: WorkerInit | WorkerStep): Promise<WorkerReply> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage(message);
-    });
-  }
-}
+type TfjsWorker = WorkerHandle<WorkerInit | WorkerStep, WorkerReply>;
 
 /** Start `options.workers` workers holding copies of `model`; steps update `model` and `optimizer` here. */
 export async function parallelStepRunner(
@@ -93,7 +54,7 @@ export async function parallelStepRunner(
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
   const topology = model.toJSON(null, false) as object;
 
-  const handles = Array.from({ length: count }, () => new WorkerHandle(new Worker(workerScript())));
+  const handles: TfjsWorker[] = Array.from({ length: count }, () => new WorkerHandle(workerScript('parallel-worker.js')));
   const publishWeights = () => {
     allWeights.forEach((w, i) => weightsView.set(w.read().dataSync() as Float32Array, offsets[i]));
   };
@@ -109,7 +70,7 @@ export async function parallelStepRunner(
       ),
     );
   } catch (err) {
-    await Promise.all(handles.map((h) => h.worker.terminate()));
+    await Promise.all(handles.map((h) => h.terminate()));
     throw err;
   }
   const variables = trainable.map((w) => w.read() as tf.Variable);
@@ -178,7 +139,7 @@ export async function parallelStepRunner(
       return { loss: lossSum, correct };
     },
     async close(): Promise<void> {
-      await Promise.all(handles.map((h) => h.worker.terminate()));
+      await Promise.all(handles.map((h) => h.terminate()));
     },
   };
 }

@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { BackendInfo, initBackend } from '../backend';
 import { IMAGE_SIZE, PIXELS_PER_IMAGE } from '../emotions';
-import { TrainConfig, validateTrainConfig } from '../config';
+import { initIsOnnx, TrainConfig, validateTrainConfig } from '../config';
 import { Dataset, loadDataset } from '../data';
 import { createModel, listModels } from '../models';
 import { applyResNet18Weights, readResNet18Onnx } from '../models/pretrained';
@@ -20,7 +20,7 @@ import { normalizePixels, PREPROCESS } from '../transforms/preprocess';
 import { defaultMeta, ModelMeta } from '../util/model-io';
 import { writeJsonAtomic } from '../util/fs';
 import { TrainCallbacks, writeHistory } from './callbacks';
-import { completeSavedConfig, EpochRecord, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
+import { completeSavedConfig, EpochRecord, loadCheckpoint, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
 import { batchesPerEpoch, gatherBatch, prepareTrainingData, SplitData, TrainingData } from './data';
 import { correctCount, crossEntropy, outputsProbabilities } from './loss';
 import { localStepRunner, StepResult, StepRunner } from './step';
@@ -117,6 +117,22 @@ export function evaluateSplit(
   return { loss: lossSum / split.size, acc: correct / split.size };
 }
 
+/** A trained fer-lab model to start a new run from: the same architecture and classes as the run's, or a clear error. */
+async function startingModel(dir: string, arch: string, classes: readonly string[]): Promise<tf.LayersModel> {
+  if (!fs.existsSync(dir)) throw new FerError(`--init ${dir}: no such model folder (give a fer-lab model folder, e.g. <run>/best).`, { file: dir });
+  const { model, meta } = await loadCheckpoint(dir);
+  const problem = meta.arch !== arch
+    ? `it holds a ${meta.arch} model and this run trains ${arch} (set --arch ${meta.arch})`
+    : meta.classes.join(',') !== classes.join(',')
+      ? `its classes (${meta.classes.join(', ')}) differ from the data's (${classes.join(', ')})`
+      : undefined;
+  if (problem) {
+    model.dispose();
+    throw new FerError(`--init ${dir}: ${problem}.`, { file: dir });
+  }
+  return model;
+}
+
 /**
  * Train a model as `config` says; writes <out>/config.json, history.json, history.csv, best/ and last/.
  * Returns when the epochs are done, early stopping triggers, or `signal` aborts (last/ saved first).
@@ -145,8 +161,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     log(`Nothing to resume in ${out} (no last/state.json): starting a new run.`);
   }
 
-  // ImageNet weights for a new run (a resumed run restores its own); read and checked before the data loads
-  const init = !saved && cfg.init ? readResNet18Onnx(cfg.init) : undefined;
+  // Starting weights for a new run (a resumed run restores its own): ImageNet weights are read and checked before
+  // the data loads; a fer-lab model folder is loaded below
+  const init = !saved && cfg.init && initIsOnnx(cfg.init) ? readResNet18Onnx(cfg.init) : undefined;
+  const startFrom = !saved && cfg.init && !initIsOnnx(cfg.init) ? cfg.init : undefined;
 
   const dataset = options.dataset ?? (await loadDataset(cfg.data));
   const data: TrainingData = prepareTrainingData(dataset, cfg);
@@ -170,6 +188,9 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     model = ckpt.model;
     if (!ckpt.optimizer) throw new FerError(`${lastDir} has no optimizer state (optimizer.json): cannot resume exactly.`);
     optimizer.setState(ckpt.optimizer);
+  } else if (startFrom) {
+    model = await startingModel(startFrom, cfg.arch, data.classes);
+    log(`Starting from the weights in ${startFrom} (a new run: fresh optimizer state and schedule).`);
   } else {
     const build =
       options.createModel ??
@@ -245,14 +266,15 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   log(engine.why);
   let runner: StepRunner;
   if (engine.engine === 'onnxruntime') {
-    runner = await OrtStepRunner.create(model, optimizer, lossOptions, { threads: cfg.threads || undefined });
+    runner = await OrtStepRunner.create(model, optimizer, lossOptions, { threads: cfg.threads || undefined, workers: cfg.workers });
+    if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} onnxruntime sessions in worker threads.`);
   } else {
     runner = cfg.workers > 1
       ? await parallelStepRunner(model, optimizer, lossOptions, { workers: cfg.workers, backend: backend.name })
       : localStepRunner(model, optimizer, lossOptions);
     if (cfg.workers > 1) log(`Data-parallel training over ${cfg.workers} worker threads (${backend.name}).`);
   }
-  const engineLabel = engine.engine === 'onnxruntime' ? 'onnxruntime' : `tfjs-${backend.name}${cfg.workers > 1 ? ` x${cfg.workers} workers` : ''}`;
+  const engineLabel = `${engine.engine === 'onnxruntime' ? 'onnxruntime' : `tfjs-${backend.name}`}${cfg.workers > 1 ? ` x${cfg.workers} workers` : ''}`;
   const evaluate = (split: SplitData) => engine.engine === 'onnxruntime'
     ? evaluateSplitOnnx(model, split, C, cfg.evalBatchSize, cfg.threads || undefined)
     : Promise.resolve(evaluateSplit(model, split, C, cfg.evalBatchSize, fromLogits));

@@ -5,7 +5,6 @@
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-node';
 import { FerError, errorMessage } from '../../errors';
 import { encodeModel } from '../../export/graph';
 import type { LossOptions } from '../loss';
@@ -13,10 +12,14 @@ import type { TrainOptimizer } from '../optimizers';
 import { deriveSeed, createRandom } from '../random';
 import type { StepResult, StepRunner } from '../step';
 import { buildTrainingGraph, TrainingGraph, TrainingGraphOptions } from './graph';
+import { OrtWorkerPool, sharedArrays } from './pool';
+import { createTrainingSession, GraphBatch, GraphOutputs, runTrainingGraph, TrainingGraphSpec } from './session';
 
 export interface OrtTrainOptions {
-  /** onnxruntime intra-op threads (default: every core). */
+  /** onnxruntime intra-op threads in all (default: every core), shared out among the workers. */
   threads?: number;
+  /** Data-parallel worker threads, each with its own session on a share of every batch (default 1: this thread). */
+  workers?: number;
   /** How the training graph is laid out (tests force each convolution path). */
   graph?: Partial<TrainingGraphOptions>;
 }
@@ -67,70 +70,65 @@ function dropoutMask(size: number, rate: number, seed: number): Float32Array {
   return mask;
 }
 
+/** Where the graph runs: one session in this thread, or a pool of worker sessions on shares of the batch. */
+interface GraphRunner {
+  run(batch: GraphBatch, params: Float32Array[]): Promise<GraphOutputs>;
+  close(): Promise<void>;
+}
+
+export function trainingGraphSpec(graph: TrainingGraph): TrainingGraphSpec {
+  return {
+    inputShape: graph.graph.input.shape as number[],
+    classes: graph.classes,
+    params: graph.params.map((p) => ({ input: p.input, grad: p.grad, shape: p.shape })),
+    dropouts: graph.dropouts.map((d) => ({ input: d.input, shape: d.shape })),
+    batchNorms: graph.batchNorms.map((b) => ({ mean: b.mean, variance: b.variance })),
+  };
+}
+
 export class OrtStepRunner implements StepRunner {
   private readonly variables: tf.Variable[];
-  /** The weights as the optimizer updates them; written back to the TF.js variables after every step. */
-  private readonly params: Float32Array[];
   private readonly shapes: number[][];
   private constructor(
-    private readonly session: ort.InferenceSession,
+    private readonly runner: GraphRunner,
     private readonly graph: TrainingGraph,
+    /** The weights as the optimizer updates them (shared memory with workers); written back to the TF.js variables after every step. */
+    private readonly params: Float32Array[],
     private readonly optimizer: TrainOptimizer,
     private readonly loss: LossOptions,
   ) {
     this.variables = graph.params.map((p) => p.variable.read() as tf.Variable);
-    this.params = this.variables.map((v) => new Float32Array(v.dataSync() as Float32Array));
     this.shapes = graph.params.map((p) => p.shape);
   }
 
   static async create(model: tf.LayersModel, optimizer: TrainOptimizer, loss: LossOptions, options: OrtTrainOptions = {}): Promise<OrtStepRunner> {
     const graph = buildTrainingGraph(model, options.graph);
+    const spec = trainingGraphSpec(graph);
     const bytes = encodeModel(graph.graph, { producerVersion: 'train', metadata: {} });
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? os.cpus().length,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-      });
-    } catch (err) {
-      throw new FerError(`onnxruntime could not load the training graph of "${model.name}" (${errorMessage(err)}); train with --engine tfjs.`, { cause: err });
+    const threads = options.threads ?? os.cpus().length;
+    const workers = Math.max(1, options.workers ?? 1);
+    const initial = graph.params.map((p) => (p.variable.read() as tf.Variable).dataSync() as Float32Array);
+    if (workers === 1) {
+      const session = await createTrainingSession(bytes, threads, model.name);
+      const runner: GraphRunner = { run: (batch, params) => runTrainingGraph(session, spec, batch, params), close: () => session.release() };
+      return new OrtStepRunner(runner, graph, initial.map((w) => new Float32Array(w)), optimizer, loss);
     }
-    return new OrtStepRunner(session, graph, optimizer, loss);
+    const shared = sharedArrays(spec.params.map((p) => p.shape));
+    shared.views.forEach((v, i) => v.set(initial[i]));
+    const pool = await OrtWorkerPool.create(bytes, spec, shared.buffer, {
+      workers, threadsPerWorker: Math.max(1, Math.floor(threads / workers)), what: model.name,
+    });
+    return new OrtStepRunner({ run: (batch) => pool.run(batch), close: () => pool.close() }, graph, shared.views, optimizer, loss);
   }
 
   /** Loss, logits and gradients of one batch, without touching the weights (tests compare these with TF.js). */
-  async gradients(inputs: Float32Array, targets: Float32Array, n: number, stepSeed: number): Promise<{ loss: number; logits: Float32Array; grads: Float32Array[]; batchStats: Array<{ mean: Float32Array; variance: Float32Array }> }> {
-    const g = this.graph;
-    const k = g.classes;
-    const [, h, w, c] = (g.graph.input.shape as number[]);
+  async gradients(inputs: Float32Array, targets: Float32Array, n: number, stepSeed: number): Promise<GraphOutputs> {
+    const k = this.graph.classes;
     const { smoothed, weights } = lossInputs(targets, n, k, this.loss);
-    const feeds: Record<string, ort.Tensor> = {
-      x: new ort.Tensor('float32', inputs.subarray(0, n * h * w * c), [n, h, w, c]),
-      targets: new ort.Tensor('float32', smoothed, [n, k]),
-      weights: new ort.Tensor('float32', weights, [n]),
-    };
-    g.params.forEach((p, i) => {
-      feeds[p.input] = new ort.Tensor('float32', this.params[i], p.shape);
-    });
-    g.dropouts.forEach((d, j) => {
-      const size = n * d.shape.reduce((a, b) => a * b, 1);
-      feeds[d.input] = new ort.Tensor('float32', dropoutMask(size, d.rate, deriveSeed(stepSeed, 'dropout', j)), [n, ...d.shape]);
-    });
-    const out = await this.session.run(feeds);
-    const take = (name: string): Float32Array => {
-      const t = out[name];
-      const data = t.data as Float32Array;
-      t.dispose();
-      return data;
-    };
-    return {
-      loss: take('loss')[0],
-      logits: take('logits'),
-      grads: g.params.map((p) => take(p.grad)),
-      batchStats: g.batchNorms.map((b) => ({ mean: take(b.mean), variance: take(b.variance) })),
-    };
+    const masks = this.graph.dropouts.map((d, j) =>
+      dropoutMask(n * d.shape.reduce((a, b) => a * b, 1), d.rate, deriveSeed(stepSeed, 'dropout', j)));
+    const [, h, w, c] = this.graph.graph.input.shape as number[];
+    return this.runner.run({ n, x: inputs.subarray(0, n * h * w * c), targets: smoothed, weights, masks }, this.params);
   }
 
   async run(inputs: Float32Array, targets: Float32Array, n: number, lr: number, stepSeed: number): Promise<StepResult> {
@@ -153,6 +151,6 @@ export class OrtStepRunner implements StepRunner {
   }
 
   async close(): Promise<void> {
-    await this.session.release();
+    await this.runner.close();
   }
 }
