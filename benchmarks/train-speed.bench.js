@@ -4,7 +4,7 @@
  * inputs, on the TF.js backend(s) asked for, and optionally PyTorch on the same architectures (benchmarks/pytorch_train.py)
  * for the ratio.
  *
- *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm,onnxruntime] [--batch 64]
+ *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm,onnxruntime,onnxruntime-x2] [--batch 64]
  *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
@@ -27,7 +27,7 @@ function parseArgs(argv) {
   // Under `npm run bench` (FER_BENCH_RUNNER=1) the PyTorch reference runs too, for the ratio.
   const args = {
     models: ['vgg-compact', 'resnet18'],
-    backends: ['wasm', 'onnxruntime'],
+    backends: ['wasm', 'onnxruntime', 'onnxruntime-x2'],
     batch: 64,
     steps: 5,
     warmup: 2,

@@ -98,8 +98,33 @@ function engineSummary(history, config) {
   return 'Steps computed by: ' + spans.map((s) => `epochs ${s.from}-${s.to} ${s.engine} (${minutes(s).toFixed(0)} min)`).join(', ') + '.';
 }
 
+/**
+ * The runs a run started from (`init` = <run>/best, <run>/last or a run folder; see `fer train --init`), earliest
+ * first, each with its history, config and recipe (checkpoints/recipes/<run name>.json when it exists).
+ */
+function earlierRuns(config) {
+  if (!config.init || config.init.toLowerCase().endsWith('.onnx')) return [];
+  const dir = path.resolve(config.init);
+  const runDir = ['best', 'last'].includes(path.basename(dir)) ? path.dirname(dir) : dir;
+  const read = (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8'));
+  if (!fs.existsSync(path.join(runDir, 'history.json')) || !fs.existsSync(path.join(runDir, 'config.json'))) {
+    throw new Error(`the run started from ${config.init}, but ${runDir} has no history.json/config.json to describe it`);
+  }
+  const runConfig = read('config.json');
+  const recipe = path.join(root, 'checkpoints', 'recipes', `${path.basename(runDir)}.json`);
+  return [...earlierRuns(runConfig), { run: runDir, init: config.init, history: read('history.json'), config: runConfig, recipe: fs.existsSync(recipe) ? recipe : undefined }];
+}
+
 function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
+  const before = earlierRuns(config);
+  const minutesOf = (h) => h.reduce((s, r) => s + r.seconds, 0) / 60;
+  const allMinutes = trainSeconds / 60 + before.reduce((m, b) => m + minutesOf(b.history), 0);
+  const allEpochs = history.length + before.reduce((n, b) => n + b.history.length, 0);
+  const startedFrom = before.length
+    ? ` It started from \`${before[before.length - 1].init}\`: ${before.map((b) => `\`${rel(b.run)}\` (${b.history.length} epochs, ${minutesOf(b.history).toFixed(0)} min)`).join(', then ')}; ${allEpochs} epochs and ${allMinutes.toFixed(0)} min in all.`
+    : '';
+  const earlierCommands = before.map((b) => `npx fer train --data ${data} ${b.recipe ? `--config ${rel(b.recipe)}` : '<its settings>'} --out ${rel(b.run)}\n`).join('');
   const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
   const recall = (k) => evalJson.perClass[k].recall;
   const weakest = Object.entries(evalJson.perClass).reduce((a, b) => (b[1].recall < a[1].recall ? b : a));
@@ -118,7 +143,7 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | output | probabilities for ${meta.classes.join(', ')} |
 | files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), \`history.json\`, \`config.json\` |
 | data | FER2013 (Kaggle layout) training split: ${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
-| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores) |
+| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores).${startedFrom} |
 
 ## Results on FER2013 PublicTest (${evalJson.n} images)
 
@@ -137,7 +162,7 @@ Confusion matrix, per-class chart, mistakes, reliability and training curves: \`
 ## How it was made
 
 \`\`\`bash
-npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue
+${earlierCommands}npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue
 node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}
 \`\`\`
 

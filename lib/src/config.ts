@@ -82,7 +82,11 @@ export interface TrainConfig {
   engine: TrainEngine;
   /** onnxruntime threads (0 = one per core). */
   threads: number;
-  /** Worker threads for data-parallel training (each runs its own TF.js backend or onnxruntime session on a share of every batch); 1 = none. */
+  /**
+   * Worker threads for data-parallel training, each running its own TF.js backend or onnxruntime session on a share
+   * of every batch; 1 = none; 0 = auto (see trainWorkers: onnxruntime one per core while shares keep 32+ images,
+   * tfjs none).
+   */
   workers: number;
   /** Also save out/last every this many minutes inside long epochs (0 = only at epoch ends). */
   checkpointMinutes: number;
@@ -127,7 +131,7 @@ export function defaultTrainConfig(): TrainConfig {
     backend: 'auto',
     engine: 'auto',
     threads: 0,
-    workers: 1,
+    workers: 0,
     checkpointMinutes: 10,
   };
 }
@@ -256,7 +260,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   oneOf('backend', c.backend, ['auto', 'tensorflow', 'wasm', 'cpu']);
   oneOf('engine', c.engine, TRAIN_ENGINES);
   int('threads', 0, 256);
-  int('workers', 1, 16);
+  int('workers', 0, 16);
   real('checkpointMinutes', c.checkpointMinutes, 0, 1e6);
 }
 

@@ -9,6 +9,8 @@ import { initBackend } from '../../lib/src/backend';
 import { createOptimizer } from '../../lib/src/train/optimizers';
 import { OrtStepRunner } from '../../lib/src/train/ort';
 import type { LossOptions } from '../../lib/src/train/loss';
+import { train, trainWorkers } from '../../lib/src/train/trainer';
+import { syntheticDataset, testConfig, tinyModel, tmpDir } from './helpers';
 
 beforeAll(async () => {
   await initBackend('cpu');
@@ -110,5 +112,30 @@ describe('data-parallel onnxruntime workers', () => {
       await single.close();
       await pooled.close();
     }
+  });
+});
+
+describe('fer train over onnxruntime workers', () => {
+  test('auto picks one worker per core while every share keeps 32 images, none on TF.js; a number is taken as given', () => {
+    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 2)).toBe(2);
+    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 8)).toBe(2);
+    expect(trainWorkers({ workers: 0, batchSize: 256 }, 'onnxruntime', 4)).toBe(4);
+    expect(trainWorkers({ workers: 0, batchSize: 48 }, 'onnxruntime', 2)).toBe(1);
+    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 1)).toBe(1);
+    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'tfjs', 2)).toBe(1);
+    expect(trainWorkers({ workers: 3, batchSize: 16 }, 'onnxruntime', 2)).toBe(3);
+  });
+
+  test('a run with --workers 2 learns, records the engine and keeps memory flat', async () => {
+    await initBackend('wasm');
+    const counts: number[] = [];
+    const result = await train(testConfig(tmpDir(), { engine: 'onnxruntime', workers: 2, epochs: 5, lr: 3e-3, augment: 'light' }), {
+      dataset: syntheticDataset(3, 24, 6), createModel: () => tinyModel(3), onEpoch: () => void counts.push(tf.memory().numTensors),
+    });
+    expect(result.history.every((h) => h.engine === 'onnxruntime x2 workers')).toBe(true);
+    expect(result.history[4].trainLoss).toBeLessThan(result.history[0].trainLoss);
+    expect(result.best!.valAcc).toBeGreaterThan(0.6);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    result.model.dispose();
   });
 });
