@@ -4,6 +4,8 @@
  * onnxruntime's profiler on and prints milliseconds per step by op type and the slowest nodes.
  *
  *   node benchmarks/train-profile.js [--arch vgg-compact] [--batch 64] [--threads 2] [--runs 4] [--top 25]
+ *        [--gemm-max-pixels 144] (convolutions with at most this many output pixels as im2col + GEMM)
+ *        [--opt-level all] (onnxruntime graph optimisation: disabled, basic, extended or all)
  *
  * Uses the built lib (lib/dist). Not part of `npm run bench` (it measures parts, not a goal).
  */
@@ -24,6 +26,8 @@ async function main() {
       threads: { type: 'string', default: String(os.cpus().length) },
       runs: { type: 'string', default: '4' },
       top: { type: 'string', default: '25' },
+      'gemm-max-pixels': { type: 'string' },
+      'opt-level': { type: 'string', default: 'all' },
     },
   });
   const lib = require(path.join(ROOT, 'lib', 'dist'));
@@ -33,11 +37,11 @@ async function main() {
   const n = Number(values.batch);
   const runs = Number(values.runs);
   const model = lib.createModel(values.arch);
-  const g = buildTrainingGraph(model);
+  const g = buildTrainingGraph(model, values['gemm-max-pixels'] ? { gemmConvMaxPixels: Number(values['gemm-max-pixels']) } : {});
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fer-profile-'));
   const session = await ort.InferenceSession.create(encodeModel(g.graph, { producerVersion: 'profile', metadata: {} }), {
     intraOpNumThreads: Number(values.threads), interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: path.join(dir, 'profile'),
+    graphOptimizationLevel: values['opt-level'], enableProfiling: true, profileFilePrefix: path.join(dir, 'profile'),
   });
   const x = new Float32Array(n * 48 * 48).map((_, i) => 0.5 + 0.5 * Math.sin(i * 0.37));
   const targets = new Float32Array(n * 7).fill(1 / 7);
