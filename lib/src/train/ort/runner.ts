@@ -90,7 +90,7 @@ export class OrtStepRunner implements StepRunner {
   private readonly variables: tf.Variable[];
   private readonly shapes: number[][];
   private constructor(
-    private readonly runner: GraphRunner,
+    private readonly graphRunner: GraphRunner,
     private readonly graph: TrainingGraph,
     /** The weights as the optimizer updates them (shared memory with workers); written back to the TF.js variables after every step. */
     private readonly params: Float32Array[],
@@ -110,8 +110,8 @@ export class OrtStepRunner implements StepRunner {
     const initial = graph.params.map((p) => (p.variable.read() as tf.Variable).dataSync() as Float32Array);
     if (workers === 1) {
       const session = await createTrainingSession(bytes, threads, model.name);
-      const runner: GraphRunner = { run: (batch, params) => runTrainingGraph(session, spec, batch, params), close: () => session.release() };
-      return new OrtStepRunner(runner, graph, initial.map((w) => new Float32Array(w)), optimizer, loss);
+      const local: GraphRunner = { run: (batch, params) => runTrainingGraph(session, spec, batch, params), close: () => session.release() };
+      return new OrtStepRunner(local, graph, initial.map((w) => new Float32Array(w)), optimizer, loss);
     }
     const shared = sharedArrays(spec.params.map((p) => p.shape));
     shared.views.forEach((v, i) => v.set(initial[i]));
@@ -128,7 +128,7 @@ export class OrtStepRunner implements StepRunner {
     const masks = this.graph.dropouts.map((d, j) =>
       dropoutMask(n * d.shape.reduce((a, b) => a * b, 1), d.rate, deriveSeed(stepSeed, 'dropout', j)));
     const [, h, w, c] = this.graph.graph.input.shape as number[];
-    return this.runner.run({ n, x: inputs.subarray(0, n * h * w * c), targets: smoothed, weights, masks }, this.params);
+    return this.graphRunner.run({ n, x: inputs.subarray(0, n * h * w * c), targets: smoothed, weights, masks }, this.params);
   }
 
   async run(inputs: Float32Array, targets: Float32Array, n: number, lr: number, stepSeed: number): Promise<StepResult> {
@@ -151,6 +151,6 @@ export class OrtStepRunner implements StepRunner {
   }
 
   async close(): Promise<void> {
-    await this.runner.close();
+    await this.graphRunner.close();
   }
 }
