@@ -123,8 +123,9 @@ const MIN_AUTO_SHARE = 32;
 
 /**
  * How many data-parallel workers compute the steps. Auto (0): on onnxruntime one per core as long as every share
- * keeps MIN_AUTO_SHARE images (two single-threaded sessions on two cores run vgg-compact 1.2x faster than one
- * session on both: many of its layout and elementwise ops use one thread); on TF.js none.
+ * keeps MIN_AUTO_SHARE images (two single-threaded sessions on two cores run vgg-compact 1.15x faster than one
+ * session on both: many of its layout and elementwise ops use one thread; resnet18, mostly big GEMMs on small maps,
+ * is 7% slower that way: `--workers 1`); on TF.js none.
  */
 export function trainWorkers(cfg: Pick<TrainConfig, 'workers' | 'batchSize'>, engine: 'onnxruntime' | 'tfjs', cores = os.cpus().length): number {
   if (cfg.workers > 0) return cfg.workers;
