@@ -8,9 +8,9 @@
  * each share's own statistics (like PyTorch DDP without SyncBatchNorm); the statistics reported for the moving
  * averages are those of the whole batch (the shares' means and variances combined exactly).
  */
-import type { GraphBatch, GraphOutputs, TrainingGraphSpec } from './session';
+import { GraphBatch, GraphOutputs, TrainingGraphSpec, viewsOf } from './session';
+// types only: importing the worker module would run its message handler in this thread
 import type { OrtWorkerInit, OrtWorkerReply, OrtWorkerStep } from './worker';
-import { viewsOf } from './worker';
 import { FerError } from '../../errors';
 import { WorkerHandle, workerScript } from '../worker-handle';
 

@@ -80,3 +80,14 @@ export async function runTrainingGraph(session: ort.InferenceSession, spec: Trai
     batchStats: spec.batchNorms.map((b) => ({ mean: take(b.mean), variance: take(b.variance) })),
   };
 }
+
+/** Views of a back-to-back float32 buffer, one per shape. */
+export function viewsOf(buffer: SharedArrayBuffer, shapes: number[][]): Float32Array[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const view = new Float32Array(buffer, offset * 4, size);
+    offset += size;
+    return view;
+  });
+}

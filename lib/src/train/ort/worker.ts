@@ -6,7 +6,7 @@
 import { parentPort } from 'worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { errorMessage } from '../../errors';
-import { createTrainingSession, GraphBatch, runTrainingGraph, TrainingGraphSpec } from './session';
+import { createTrainingSession, GraphBatch, runTrainingGraph, TrainingGraphSpec, viewsOf } from './session';
 
 export interface OrtWorkerInit {
   type: 'init';
@@ -29,17 +29,6 @@ export type OrtWorkerReply =
   | { type: 'ready' }
   | { type: 'step'; loss: number; logits: Float32Array; batchStats: Array<{ mean: Float32Array; variance: Float32Array }> }
   | { type: 'error'; message: string };
-
-/** Views of a back-to-back float32 buffer, one per shape. */
-export function viewsOf(buffer: SharedArrayBuffer, shapes: number[][]): Float32Array[] {
-  let offset = 0;
-  return shapes.map((shape) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const view = new Float32Array(buffer, offset * 4, size);
-    offset += size;
-    return view;
-  });
-}
 
 interface WorkerState {
   session: ort.InferenceSession;
