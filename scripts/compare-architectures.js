@@ -23,7 +23,7 @@ const ROOT = path.resolve(__dirname, '..');
 /** Training images per second of `arch` on the engine `fer train` picks, from a few steps on a synthetic batch. */
 async function probeSpeed(fer, arch, batch) {
   const model = fer.createModel(arch);
-  const workers = fer.trainWorkers({ workers: 0, batchSize: batch }, 'onnxruntime');
+  const workers = fer.trainWorkers({ workers: 0, batchSize: batch, threads: 0 }, 'onnxruntime');
   const runner = await fer.OrtStepRunner.create(model, fer.createOptimizer({ name: 'adam' }), { fromLogits: false }, { workers });
   try {
     const x = new Float32Array(batch * 48 * 48).map((_, i) => 0.5 + 0.5 * Math.sin(i * 0.37));

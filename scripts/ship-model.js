@@ -102,17 +102,19 @@ function engineSummary(history, config) {
  * The runs a run started from (`init` = <run>/best, <run>/last or a run folder; see `fer train --init`), earliest
  * first, each with its history, config and recipe (checkpoints/recipes/<run name>.json when it exists).
  */
-function earlierRuns(config) {
+function earlierRuns(config, seen = new Set()) {
   if (!config.init || config.init.toLowerCase().endsWith('.onnx')) return [];
-  const dir = path.resolve(config.init);
+  const dir = path.resolve(root, config.init); // fer train ran from the repository root
   const runDir = ['best', 'last'].includes(path.basename(dir)) ? path.dirname(dir) : dir;
   const read = (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8'));
   if (!fs.existsSync(path.join(runDir, 'history.json')) || !fs.existsSync(path.join(runDir, 'config.json'))) {
     throw new Error(`the run started from ${config.init}, but ${runDir} has no history.json/config.json to describe it`);
   }
+  if (seen.has(runDir)) throw new Error(`the runs started from each other in a loop (${runDir})`);
+  seen.add(runDir);
   const runConfig = read('config.json');
   const recipe = path.join(root, 'checkpoints', 'recipes', `${path.basename(runDir)}.json`);
-  return [...earlierRuns(runConfig), { run: runDir, init: config.init, history: read('history.json'), config: runConfig, recipe: fs.existsSync(recipe) ? recipe : undefined }];
+  return [...earlierRuns(runConfig, seen), { run: runDir, init: config.init, history: read('history.json'), config: runConfig, recipe: fs.existsSync(recipe) ? recipe : undefined }];
 }
 
 function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment }) {

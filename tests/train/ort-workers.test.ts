@@ -99,6 +99,9 @@ describe('data-parallel onnxruntime workers', () => {
       // the first batch norm sees the same inputs either way: its combined statistics are the whole batch's
       expectClose(b.batchStats[0].mean, a.batchStats[0].mean, 1e-5);
       expectClose(b.batchStats[0].variance, a.batchStats[0].variance, 1e-5);
+      // ... while each share is normalised with its own statistics: the loss differs from the one-session loss,
+      // which shows the batch really was split
+      expect(Math.abs(b.loss - a.loss)).toBeGreaterThan(1e-4);
       // a step updates the model's variables from the shared weights; the next step's loss uses them
       const before = model.getWeights()[0].dataSync().slice();
       const first = await pooled.run(x, t, 9, 0.01, 2);
@@ -116,22 +119,26 @@ describe('data-parallel onnxruntime workers', () => {
 });
 
 describe('fer train over onnxruntime workers', () => {
-  test('auto picks one worker per core while every share keeps 32 images, none on TF.js; a number is taken as given', () => {
-    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 2)).toBe(2);
-    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 8)).toBe(2);
-    expect(trainWorkers({ workers: 0, batchSize: 256 }, 'onnxruntime', 4)).toBe(4);
-    expect(trainWorkers({ workers: 0, batchSize: 48 }, 'onnxruntime', 2)).toBe(1);
-    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'onnxruntime', 1)).toBe(1);
-    expect(trainWorkers({ workers: 0, batchSize: 64 }, 'tfjs', 2)).toBe(1);
-    expect(trainWorkers({ workers: 3, batchSize: 16 }, 'onnxruntime', 2)).toBe(3);
+  test('auto picks one worker per core (at most --threads) while every share keeps 32 images, none on TF.js; a number is taken as given', () => {
+    expect(trainWorkers({ workers: 0, batchSize: 64, threads: 0 }, 'onnxruntime', 2)).toBe(2);
+    expect(trainWorkers({ workers: 0, batchSize: 64, threads: 1 }, 'onnxruntime', 2)).toBe(1);
+    expect(trainWorkers({ workers: 0, batchSize: 64, threads: 0 }, 'onnxruntime', 8)).toBe(2);
+    expect(trainWorkers({ workers: 0, batchSize: 256, threads: 0 }, 'onnxruntime', 4)).toBe(4);
+    expect(trainWorkers({ workers: 0, batchSize: 48, threads: 0 }, 'onnxruntime', 2)).toBe(1);
+    expect(trainWorkers({ workers: 0, batchSize: 64, threads: 0 }, 'onnxruntime', 1)).toBe(1);
+    expect(trainWorkers({ workers: 0, batchSize: 64, threads: 0 }, 'tfjs', 2)).toBe(1);
+    expect(trainWorkers({ workers: 3, batchSize: 16, threads: 0 }, 'onnxruntime', 2)).toBe(3);
   });
 
   test('a run with --workers 2 learns, records the engine and keeps memory flat', async () => {
     await initBackend('wasm');
     const counts: number[] = [];
+    const logs: string[] = [];
     const result = await train(testConfig(tmpDir(), { engine: 'onnxruntime', workers: 2, epochs: 5, lr: 3e-3, augment: 'light' }), {
       dataset: syntheticDataset(3, 24, 6), createModel: () => tinyModel(3), onEpoch: () => void counts.push(tf.memory().numTensors),
+      onLog: (m) => logs.push(m),
     });
+    expect(logs.some((m) => m.startsWith('Data-parallel training over 2 onnxruntime sessions'))).toBe(true);
     expect(result.history.every((h) => h.engine === 'onnxruntime x2 workers')).toBe(true);
     expect(result.history[4].trainLoss).toBeLessThan(result.history[0].trainLoss);
     expect(result.best!.valAcc).toBeGreaterThan(0.6);

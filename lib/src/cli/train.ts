@@ -164,6 +164,6 @@ export function register(program: Command): void {
     .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)
     .option('--engine <name>', 'what computes the steps: auto (onnxruntime when it supports the model), onnxruntime or tfjs')
     .option('--threads <n>', 'onnxruntime threads (0 = one per core)', integer)
-    .option('--workers <n>', 'data-parallel training over n worker threads, each on a share of every batch (2 uses both cores with wasm)', integer)
+    .option('--workers <n>', 'data-parallel training over n worker threads, each on a share of every batch (0 = auto: onnxruntime one per core, 32+ images a share; tfjs none)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

@@ -29,7 +29,7 @@ export interface EpochRecord {
   seconds: number;
   /** Training images per second during the epoch. */
   imagesPerSecond: number;
-  /** What computed the steps: 'onnxruntime', or 'tfjs-<backend>' (+ ' x<n> workers'). Absent in runs saved before it was recorded (they ran on tfjs). */
+  /** What computed the steps: 'onnxruntime' or 'tfjs-<backend>', + ' x<n> workers' when data-parallel. Absent in runs saved before it was recorded (they ran on tfjs). */
   engine?: string;
 }
 
@@ -156,9 +156,9 @@ export function readTrainState(dir: string): TrainState | undefined {
 /** The config of the run in `out` (from out/last/state.json), for `--resume` without repeating every flag. */
 /**
  * What a run saved before a setting existed used: the default, except where the default has changed since
- * (weightInit: runs before 2026-11-29 started from He/Glorot weights).
+ * (weightInit: runs before 2026-11-29 started from He/Glorot weights; workers: auto since 2026-11-29, 1 before).
  */
-const SETTINGS_OF_OLDER_RUNS: Partial<TrainConfig> = { weightInit: 'keras' };
+const SETTINGS_OF_OLDER_RUNS: Partial<TrainConfig> = { weightInit: 'keras', workers: 1 };
 
 /** A saved run's config with the settings it predates filled in as that run had them. */
 export function completeSavedConfig(saved: TrainConfig): TrainConfig {

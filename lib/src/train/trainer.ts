@@ -127,16 +127,22 @@ const MIN_AUTO_SHARE = 32;
  * session on both: many of its layout and elementwise ops use one thread; resnet18, mostly big GEMMs on small maps,
  * is 7% slower that way: `--workers 1`); on TF.js none.
  */
-export function trainWorkers(cfg: Pick<TrainConfig, 'workers' | 'batchSize'>, engine: 'onnxruntime' | 'tfjs', cores = os.cpus().length): number {
+export function trainWorkers(cfg: Pick<TrainConfig, 'workers' | 'batchSize' | 'threads'>, engine: 'onnxruntime' | 'tfjs', cores = availableCores()): number {
   if (cfg.workers > 0) return cfg.workers;
   if (engine === 'tfjs') return 1;
-  return Math.max(1, Math.min(cores, Math.floor(cfg.batchSize / MIN_AUTO_SHARE)));
+  // each worker needs a thread of its own: --threads caps them
+  return Math.max(1, Math.min(cfg.threads || cores, Math.floor(cfg.batchSize / MIN_AUTO_SHARE)));
+}
+
+function availableCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 /** A trained fer-lab model to start a new run from: the same architecture and classes as the run's, or a clear error. */
 async function startingModel(dir: string, arch: string, classes: readonly string[]): Promise<tf.LayersModel> {
   if (!fs.existsSync(dir)) throw new FerError(`--init ${dir}: no such model folder (give a fer-lab model folder, e.g. <run>/best).`, { file: dir });
-  const { model, meta } = await loadCheckpoint(dir);
+  // a shipped model folder (checkpoints/fer-lab-default) keeps its TF.js copy in tfjs/
+  const { model, meta } = await loadCheckpoint(fs.existsSync(path.join(dir, 'tfjs', 'model.json')) ? path.join(dir, 'tfjs') : dir);
   const problem = meta.arch !== arch
     ? `it holds a ${meta.arch} model and this run trains ${arch} (set --arch ${meta.arch})`
     : meta.classes.join(',') !== classes.join(',')
@@ -207,6 +213,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   } else if (startFrom) {
     model = await startingModel(startFrom, cfg.arch, data.classes);
     log(`Starting from the weights in ${startFrom} (a new run: fresh optimizer state and schedule).`);
+    if (cfg.dropout !== null) log(`Note: --dropout ${cfg.dropout} is ignored: the model from ${startFrom} keeps its own dropout rate.`);
   } else {
     const build =
       options.createModel ??
@@ -292,6 +299,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     if (workers > 1) log(`Data-parallel training over ${workers} worker threads (${backend.name}).`);
   }
   const engineLabel = `${engine.engine === 'onnxruntime' ? 'onnxruntime' : `tfjs-${backend.name}`}${workers > 1 ? ` x${workers} workers` : ''}`;
+  const earlierEngine = saved?.history[saved.history.length - 1]?.engine;
+  if (earlierEngine && earlierEngine !== engineLabel) {
+    log(`Note: the epochs so far ran on ${earlierEngine}, these run on ${engineLabel}` +
+      (engineLabel.includes('workers') || earlierEngine.includes('workers') ? ' (with workers, batch norm normalises each share of a batch on its own).' : '.'));
+  }
   const evaluate = (split: SplitData) => engine.engine === 'onnxruntime'
     ? evaluateSplitOnnx(model, split, C, cfg.evalBatchSize, cfg.threads || undefined)
     : Promise.resolve(evaluateSplit(model, split, C, cfg.evalBatchSize, fromLogits));

@@ -18,18 +18,19 @@ export class WorkerHandle<Request, Reply extends { type: string }> {
   private pending: { resolve: (r: Reply) => void; reject: (e: Error) => void } | undefined;
   private failure: Error | undefined;
   readonly worker: Worker;
-  constructor(script: string) {
+  /** `what` names the worker in errors (e.g. 'onnxruntime worker 1 of 2 (vgg-compact)'). */
+  constructor(script: string, private readonly what = 'Training worker') {
     this.worker = new Worker(script);
     this.worker.on('message', (reply: Reply) => {
       const p = this.pending;
       this.pending = undefined;
       if (!p) return;
-      if (reply.type === 'error') p.reject(new FerError(`Training worker failed: ${(reply as unknown as { message: string }).message}`));
+      if (reply.type === 'error') p.reject(new FerError(`${this.what} failed: ${(reply as unknown as { message: string }).message} (train without worker threads: --workers 1).`));
       else p.resolve(reply);
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => {
-      if (code !== 0) this.fail(new FerError(`Training worker exited with code ${code}.`));
+      if (code !== 0) this.fail(new FerError(`${this.what} exited with code ${code} (out of memory?); train without worker threads: --workers 1.`));
     });
   }
   private fail(err: unknown): void {

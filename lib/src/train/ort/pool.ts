@@ -10,11 +10,11 @@
  */
 import { GraphBatch, GraphOutputs, TrainingGraphSpec, viewsOf } from './session';
 // types only: importing the worker module would run its message handler in this thread
-import type { OrtWorkerInit, OrtWorkerReply, OrtWorkerStep } from './worker';
+import type { OrtWorkerClose, OrtWorkerInit, OrtWorkerReply, OrtWorkerStep } from './worker';
 import { FerError } from '../../errors';
 import { WorkerHandle, workerScript } from '../worker-handle';
 
-type OrtWorker = WorkerHandle<OrtWorkerInit | OrtWorkerStep, OrtWorkerReply>;
+type OrtWorker = WorkerHandle<OrtWorkerInit | OrtWorkerStep | OrtWorkerClose, OrtWorkerReply>;
 
 export interface OrtPoolOptions {
   workers: number;
@@ -58,7 +58,7 @@ export class OrtWorkerPool {
     const handles: OrtWorker[] = [];
     const grads: Float32Array[][] = [];
     try {
-      for (let k = 0; k < options.workers; k++) handles.push(new WorkerHandle(workerScript('ort/worker.js')));
+      for (let k = 0; k < options.workers; k++) handles.push(new WorkerHandle(workerScript('ort/worker.js'), `onnxruntime worker ${k + 1} of ${options.workers} (${options.what})`));
       await Promise.all(handles.map((h) => {
         const g = sharedArrays(shapes);
         grads.push(g.views);
@@ -80,13 +80,15 @@ export class OrtWorkerPool {
     const { n } = batch;
     const used = Math.min(this.handles.length, n);
     const bounds = Array.from({ length: used + 1 }, (_, k) => Math.round((k * n) / used));
-    const replies = await Promise.all(Array.from({ length: used }, (_, k) => {
+    // allSettled: every worker is idle again before an error propagates (the next request must not overlap)
+    const settled = await Promise.allSettled(Array.from({ length: used }, (_, k) => {
       const share = rows(batch, bounds[k], bounds[k + 1], this.spec);
       return this.handles[k].request({ type: 'step', batch: share }, [share.x.buffer, share.targets.buffer, share.weights.buffer, ...share.masks.map((m) => m.buffer)] as ArrayBuffer[]);
     }));
-    const steps = replies.map((r) => {
-      if (r.type !== 'step') throw new FerError('Training worker sent an unexpected reply.');
-      return r;
+    const steps = settled.map((s) => {
+      if (s.status === 'rejected') throw s.reason;
+      if (s.value.type !== 'step') throw new FerError('Training worker sent an unexpected reply.');
+      return s.value;
     });
     const grads = this.grads[0].map((first, i) => {
       const sum = new Float32Array(first);
@@ -119,6 +121,8 @@ export class OrtWorkerPool {
   }
 
   async close(): Promise<void> {
+    // release the native sessions first (a failed worker may not answer: terminate regardless)
+    await Promise.allSettled(this.handles.map((h) => h.request({ type: 'close' })));
     await Promise.all(this.handles.map((h) => h.terminate()));
   }
 }

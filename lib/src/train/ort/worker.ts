@@ -25,8 +25,14 @@ export interface OrtWorkerStep {
   batch: GraphBatch;
 }
 
+/** Release the session (before the thread is terminated). */
+export interface OrtWorkerClose {
+  type: 'close';
+}
+
 export type OrtWorkerReply =
   | { type: 'ready' }
+  | { type: 'closed' }
   | { type: 'step'; loss: number; logits: Float32Array; batchStats: Array<{ mean: Float32Array; variance: Float32Array }> }
   | { type: 'error'; message: string };
 
@@ -41,7 +47,12 @@ interface WorkerState {
 
 let state: WorkerState | undefined;
 
-async function handle(msg: OrtWorkerInit | OrtWorkerStep): Promise<OrtWorkerReply> {
+async function handle(msg: OrtWorkerInit | OrtWorkerStep | OrtWorkerClose): Promise<OrtWorkerReply> {
+  if (msg.type === 'close') {
+    await state?.session.release();
+    state = undefined;
+    return { type: 'closed' };
+  }
   if (msg.type === 'init') {
     const shapes = msg.spec.params.map((p) => p.shape);
     state = {
@@ -62,7 +73,7 @@ async function handle(msg: OrtWorkerInit | OrtWorkerStep): Promise<OrtWorkerRepl
 
 const port = parentPort;
 if (port) {
-  port.on('message', (msg: OrtWorkerInit | OrtWorkerStep) => {
+  port.on('message', (msg: OrtWorkerInit | OrtWorkerStep | OrtWorkerClose) => {
     handle(msg).then(
       (reply) => port.postMessage(reply),
       (err) => port.postMessage({ type: 'error', message: errorMessage(err) } satisfies OrtWorkerReply),
