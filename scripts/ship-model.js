@@ -24,6 +24,7 @@ const { Command } = require('commander');
 const root = path.resolve(__dirname, '..');
 const fer = path.join(root, 'lib', 'bin', 'fer.js');
 const { replaceDirAtomic, writeFileAtomic } = require(path.join(root, 'lib', 'dist', 'util', 'fs'));
+const { initIsOnnx } = require(path.join(root, 'lib', 'dist', 'config'));
 
 function runFer(args, options = {}) {
   console.error(`$ fer ${args.join(' ')}`);
@@ -103,7 +104,7 @@ function engineSummary(history, config) {
  * first, each with its history, config and recipe (checkpoints/recipes/<run name>.json when it exists).
  */
 function earlierRuns(config, seen = new Set()) {
-  if (!config.init || config.init.toLowerCase().endsWith('.onnx')) return [];
+  if (!config.init || initIsOnnx(config.init)) return [];
   const dir = path.resolve(root, config.init); // fer train ran from the repository root
   const runDir = ['best', 'last'].includes(path.basename(dir)) ? path.dirname(dir) : dir;
   const read = (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8'));
