@@ -93,9 +93,11 @@ async function main() {
     const { metrics, tta } = evaluation;
     const valAcc = result.history[result.history.length - 1].valAcc;
     const trainSeconds = result.history.reduce((s, h) => s + h.seconds, 0);
+    // the images it really trained on (maxTrain is only a cap: the training split may be smaller)
+    const trainImages = JSON.parse(fs.readFileSync(path.join(result.bestDir, 'meta.json'), 'utf8')).training?.trainImages ?? maxTrain;
     rows.push({
       arch, params: info.params, mflops: Number((info.flops / 1e6).toFixed(1)), probeImagesPerSecond: Number(probe.toFixed(1)),
-      trainImages: maxTrain, epochs: result.history.length, trainMinutes: Number((trainSeconds / 60).toFixed(2)),
+      trainImages, epochs: result.history.length, trainMinutes: Number((trainSeconds / 60).toFixed(2)),
       imagesPerSecond: Number(result.imagesPerSecond.toFixed(1)), engine: result.engine,
       valAcc: Number(valAcc.toFixed(4)), testAcc: Number(metrics.accuracy.toFixed(4)),
       testAccFlip: Number(tta.metrics.accuracy.toFixed(4)), testMacroF1: Number(metrics.macroF1.toFixed(4)),
