@@ -66,13 +66,23 @@ function expectClose(actual: Float32Array, expected: Float32Array, tolerance: nu
   expect(worst).toBeLessThanOrEqual(tolerance * Math.max(scale, 1e-3));
 }
 
+/** A one-session runner and a `workers`-worker runner of the same model, closed after `fn`. */
+async function withRunners(model: tf.LayersModel, workers: number, fn: (single: OrtStepRunner, pooled: OrtStepRunner) => Promise<void>): Promise<void> {
+  const single = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 1 });
+  const pooled = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 2, workers });
+  try {
+    await fn(single, pooled);
+  } finally {
+    await single.close();
+    await pooled.close();
+  }
+}
+
 describe('data-parallel onnxruntime workers', () => {
   it('give the whole batch\'s loss, logits and gradients for a model without batch norm (odd batch, dropout, class weights)', async () => {
     const model = plainModel();
     const { x, t } = batch(7);
-    const single = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 1 });
-    const pooled = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 2, workers: 2 });
-    try {
+    await withRunners(model, 2, async (single, pooled) => {
       const a = await single.gradients(x, t, 7, 123);
       const b = await pooled.gradients(x, t, 7, 123);
       expect(b.loss).toBeCloseTo(a.loss, 5);
@@ -82,18 +92,13 @@ describe('data-parallel onnxruntime workers', () => {
       // a different step seed draws a different dropout mask in both
       const c = await pooled.gradients(x, t, 7, 124);
       expect(c.loss).not.toBeCloseTo(b.loss, 6);
-    } finally {
-      await single.close();
-      await pooled.close();
-    }
+    });
   });
 
   it('report the whole batch\'s batch-norm statistics and train the shared weights', async () => {
     const model = bnModel();
     const { x, t } = batch(9);
-    const single = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 1 });
-    const pooled = await OrtStepRunner.create(model, createOptimizer({ name: 'adam' }), loss, { threads: 2, workers: 3 });
-    try {
+    await withRunners(model, 3, async (single, pooled) => {
       const a = await single.gradients(x, t, 9, 1);
       const b = await pooled.gradients(x, t, 9, 1);
       // the first batch norm sees the same inputs either way: its combined statistics are the whole batch's
@@ -111,10 +116,7 @@ describe('data-parallel onnxruntime workers', () => {
       for (let s = 3; s < 8; s++) second = await pooled.run(x, t, 9, 0.01, s);
       expect(second.loss).toBeLessThan(first.loss);
       expect(Number.isFinite(second.loss)).toBe(true);
-    } finally {
-      await single.close();
-      await pooled.close();
-    }
+    });
   });
 });
 
