@@ -58,6 +58,11 @@ export interface TrainConfig {
   augment: AugmentOptions;
   mix: MixOptions;
   schedule: ScheduleOptions;
+  /**
+   * Decay of an exponential moving average of the weights (0 = none; e.g. 0.999 averages over about the last 1000
+   * steps). With it, validation, best/ and the exported model use the averaged weights (train/ema.ts).
+   */
+  ema: number;
   /** Stop after this many epochs without a better validation accuracy (0 = never). */
   earlyStopping: number;
   /** Part of the training split held out for validation when the dataset has no val split. */
@@ -120,6 +125,7 @@ export function defaultTrainConfig(): TrainConfig {
     augment: { ...DEFAULT_AUGMENT },
     mix: { ...DEFAULT_MIX },
     schedule: { ...DEFAULT_SCHEDULE },
+    ema: 0,
     earlyStopping: 10,
     valFraction: 0.15,
     seed: 42,
@@ -247,6 +253,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   real('schedule.minLr', c.schedule.minLr, 0, 10);
   real('schedule.warmupEpochs', c.schedule.warmupEpochs, 0, 1e6);
   real('schedule.gamma', c.schedule.gamma, 0, 1, true);
+  if (typeof c.ema !== 'number' || !(c.ema === 0 || (c.ema > 0 && c.ema < 1))) bad('ema', 'expected 0 (off) or a decay in (0, 1), e.g. 0.999', c.ema);
   int('earlyStopping', 0);
   real('valFraction', c.valFraction, 0, 0.9);
   int('seed', 0, 2 ** 32 - 1);

@@ -65,6 +65,10 @@ describe('config', () => {
     expect(() => resolveTrainConfig({ file })).toThrow(/not valid JSON/);
     expect(() => resolveTrainConfig({ file: path.join(dir, 'missing.json') })).toThrow(/does not exist/);
     expect(() => resolveTrainConfig({ flags: { augment: 'wild' as never } })).toThrow(/augmentation preset/);
+    expect(resolveTrainConfig({ flags: flagsToConfig({ ema: 0.999 }) }).ema).toBe(0.999);
+    for (const ema of [1, -0.1, '0.9']) {
+      expect(() => resolveTrainConfig({ flags: { ema: ema as number } })).toThrow(/ema=.*expected 0 \(off\) or a decay in \(0, 1\)/);
+    }
   });
 
   test('a base config (resume) is kept where flags say nothing', () => {

@@ -41,6 +41,7 @@ interface TrainFlags {
   valFraction?: number;
   earlyStopping?: number;
   workers?: number;
+  ema?: number;
   engine?: string;
   threads?: number;
 }
@@ -82,6 +83,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     valFraction: f.valFraction,
     earlyStopping: f.earlyStopping,
     workers: f.workers,
+    ema: f.ema,
     engine: f.engine as TrainEngine | undefined,
     threads: f.threads,
   };
@@ -158,6 +160,7 @@ export function register(program: Command): void {
     .option('--weight-init <scheme>', "new model's kernel initialisers: torch (PyTorch's defaults) or keras (He/Glorot)")
     .option('--val-fraction <x>', 'validation part of the training split', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
+    .option('--ema <decay>', 'validate, keep and export a moving average of the weights with this decay per step (e.g. 0.999; 0 = off)', number)
     .option('--seed <n>', 'random seed', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)

@@ -14,6 +14,7 @@ import { defaultTrainConfig } from '../config';
 import type { TrainConfig } from '../config';
 import type { OptimizerState, OptimizerName } from './optimizers';
 import type { ScheduleState } from './schedules';
+import type { EmaState } from './ema';
 
 /** One row of history.json / history.csv. */
 export interface EpochRecord {
@@ -31,6 +32,9 @@ export interface EpochRecord {
   imagesPerSecond: number;
   /** What computed the steps: 'onnxruntime' or 'tfjs-<backend>', + ' x<n> workers' when data-parallel. Absent in runs saved before it was recorded (they ran on tfjs). */
   engine?: string;
+  /** Runs with `ema`: valLoss/valAcc are the averaged weights'; these are the training weights' own. */
+  rawValLoss?: number;
+  rawValAcc?: number;
 }
 
 /** Sums of the epoch in progress (so a mid-epoch resume reports the same epoch numbers). */
@@ -73,6 +77,8 @@ export interface CheckpointContent {
   meta: ModelMeta;
   optimizer?: OptimizerState;
   state?: TrainState;
+  /** The moving average of the weights (runs with `ema`): ema.json + ema.bin in last/. */
+  ema?: EmaState;
 }
 
 interface OptimizerFile {
@@ -84,13 +90,37 @@ interface OptimizerFile {
   bytes: number;
 }
 
+/** Float32 arrays back to back, as bytes (optimizer.bin, ema.bin). */
+function concatFloats(arrays: Float32Array[]): Buffer {
+  return Buffer.concat(arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
+}
+
+/** Split `bin` into float32 arrays of the given sizes, starting at byte `offset`. */
+function splitFloats(bin: Buffer, sizes: number[], offset = 0): Float32Array[] {
+  return sizes.map((n) => {
+    // copy into an aligned buffer (the Buffer's offset need not be a multiple of 4)
+    const arr = new Float32Array(n);
+    new Uint8Array(arr.buffer).set(bin.subarray(offset, offset + n * 4));
+    offset += n * 4;
+    return arr;
+  });
+}
+
+/** Read <dir>/<name>.bin, which <dir>/<name>.json says has `bytes` bytes. */
+function readBin(dir: string, name: string, bytes: number): Buffer {
+  const binFile = path.join(dir, `${name}.bin`);
+  const bin = fs.existsSync(binFile) ? fs.readFileSync(binFile) : Buffer.alloc(0);
+  if (bin.length !== bytes) {
+    throw new FerError(`${binFile} has ${bin.length} bytes, ${name}.json expects ${bytes}: the checkpoint is damaged.`, { file: binFile });
+  }
+  return bin;
+}
+
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
 function writeOptimizer(dir: string, state: OptimizerState): void {
   const slotNames = Object.keys(state.slots);
-  const parts: Buffer[] = [];
-  for (const name of slotNames) {
-    for (const arr of state.slots[name]) parts.push(Buffer.from(arr.buffer, arr.byteOffset, arr.byteLength));
-  }
-  const bin = Buffer.concat(parts);
+  const bin = concatFloats(slotNames.flatMap((name) => state.slots[name]));
   const json: OptimizerFile = { name: state.name, step: state.step, shapes: state.shapes, slots: slotNames, bytes: bin.length };
   writeFileAtomic(path.join(dir, 'optimizer.bin'), bin);
   writeJsonAtomic(path.join(dir, 'optimizer.json'), json);
@@ -100,26 +130,33 @@ function readOptimizer(dir: string): OptimizerState | undefined {
   const jsonFile = path.join(dir, 'optimizer.json');
   if (!fs.existsSync(jsonFile)) return undefined;
   const json = readJson<OptimizerFile>(jsonFile);
-  const binFile = path.join(dir, 'optimizer.bin');
-  const bin = fs.existsSync(binFile) ? fs.readFileSync(binFile) : Buffer.alloc(0);
-  if (bin.length !== json.bytes) {
-    throw new FerError(`${binFile} has ${bin.length} bytes, ${jsonFile} expects ${json.bytes}: the checkpoint is damaged.`, {
-      file: binFile,
-    });
-  }
+  const bin = readBin(dir, 'optimizer', json.bytes);
+  const sizes = json.shapes.map(sizeOf);
+  const perSlot = sizes.reduce((a, b) => a + b, 0) * 4;
   const slots: Record<string, Float32Array[]> = {};
-  let offset = 0;
-  for (const name of json.slots) {
-    slots[name] = json.shapes.map((shape) => {
-      const n = shape.reduce((a, b) => a * b, 1);
-      // copy into an aligned buffer (the Buffer's offset need not be a multiple of 4)
-      const arr = new Float32Array(n);
-      new Uint8Array(arr.buffer).set(bin.subarray(offset, offset + n * 4));
-      offset += n * 4;
-      return arr;
-    });
-  }
+  json.slots.forEach((name, k) => (slots[name] = splitFloats(bin, sizes, k * perSlot)));
   return { name: json.name, step: json.step, shapes: json.shapes, slots };
+}
+
+interface EmaFile {
+  decay: number;
+  updates: number;
+  sizes: number[];
+  bytes: number;
+}
+
+function writeEma(dir: string, ema: EmaState): void {
+  const bin = concatFloats(ema.weights);
+  const json: EmaFile = { decay: ema.decay, updates: ema.updates, sizes: ema.weights.map((w) => w.length), bytes: bin.length };
+  writeFileAtomic(path.join(dir, 'ema.bin'), bin);
+  writeJsonAtomic(path.join(dir, 'ema.json'), json);
+}
+
+function readEma(dir: string): EmaState | undefined {
+  const jsonFile = path.join(dir, 'ema.json');
+  if (!fs.existsSync(jsonFile)) return undefined;
+  const json = readJson<EmaFile>(jsonFile);
+  return { decay: json.decay, updates: json.updates, weights: splitFloats(readBin(dir, 'ema', json.bytes), json.sizes) };
 }
 
 function readJson<T>(file: string): T {
@@ -135,16 +172,17 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent): P
   await replaceDirAtomic(dir, async (tmp) => {
     await writeModelFiles(content.model, tmp, content.meta);
     if (content.optimizer) writeOptimizer(tmp, content.optimizer);
+    if (content.ema) writeEma(tmp, content.ema);
     if (content.state) writeJsonAtomic(path.join(tmp, 'state.json'), content.state);
   });
 }
 
-/** Read a checkpoint folder: model, meta, and (when present) optimizer state and state.json. */
+/** Read a checkpoint folder: model, meta, and (when present) optimizer state, state.json and the weight average. */
 export async function readCheckpoint(dir: string): Promise<CheckpointContent> {
   const { model, meta } = await loadModelDir(dir);
   const stateFile = path.join(dir, 'state.json');
   const state = fs.existsSync(stateFile) ? readJson<TrainState>(stateFile) : undefined;
-  return { model, meta, optimizer: readOptimizer(dir), state };
+  return { model, meta, optimizer: readOptimizer(dir), state, ema: readEma(dir) };
 }
 
 /** The training state in <dir>/state.json, if any. */

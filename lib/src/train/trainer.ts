@@ -30,6 +30,7 @@ import { chooseTrainEngine, evaluateSplitOnnx, OrtStepRunner } from './ort';
 import { createOptimizer, TrainOptimizer } from './optimizers';
 import { deriveSeed, permutation, streamFor, withSeededMathRandom } from './random';
 import { createSchedule, LrSchedule } from './schedules';
+import { EmaState, WeightEma } from './ema';
 
 export interface TrainOptions extends TrainCallbacks {
   /** Train on this dataset instead of loading `config.data`. */
@@ -57,7 +58,10 @@ export interface TrainResult {
   backend: BackendInfo;
   /** What computed the steps of this run: 'onnxruntime' or 'tfjs-<backend>' (as in history). */
   engine: string;
-  /** The trained model (weights of the last step; the best ones are in bestDir). The caller disposes it. */
+  /**
+   * The trained model: the last step's weights, or their moving average when `ema` is on (the best ones are in
+   * bestDir). The caller disposes it.
+   */
   model: tf.LayersModel;
 }
 
@@ -202,6 +206,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   // Model and optimizer: from the checkpoint, or new (initialisers seeded).
   let model: tf.LayersModel;
+  let savedEma: EmaState | undefined;
   const optimizer: TrainOptimizer = createOptimizer({
     name: cfg.optimizer, momentum: cfg.momentum, nesterov: cfg.nesterov, weightDecay: cfg.weightDecay,
   });
@@ -210,6 +215,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     model = ckpt.model;
     if (!ckpt.optimizer) throw new FerError(`${lastDir} has no optimizer state (optimizer.json): cannot resume exactly.`);
     optimizer.setState(ckpt.optimizer);
+    savedEma = ckpt.ema;
+    if (cfg.ema > 0 && !savedEma) {
+      model.dispose();
+      throw new FerError(`${lastDir} has no weight average (ema.json) although the run uses ema ${cfg.ema}: cannot resume exactly.`, { file: lastDir });
+    }
   } else if (startFrom) {
     model = await startingModel(startFrom, cfg.arch, data.classes);
     log(`Starting from the weights in ${startFrom} (a new run: fresh optimizer state and schedule).`);
@@ -234,6 +244,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     throw new FerError(`The model has ${outShape[outShape.length - 1]} outputs but the data has ${C} classes.`);
   }
   const fromLogits = !outputsProbabilities(model);
+  const ema = cfg.ema > 0 ? (savedEma ? WeightEma.restore(model, savedEma) : WeightEma.start(model, cfg.ema)) : undefined;
 
   const batches = batchesPerEpoch(data.train.size, cfg.batchSize);
   const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.epochs);
@@ -281,8 +292,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     state.schedule = schedule.state();
     state.savedAt = new Date().toISOString();
     state.backend = backend.name;
-    await saveCheckpoint(lastDir, { model, meta: meta(), optimizer: await optimizer.getState(), state });
+    await saveCheckpoint(lastDir, { model, meta: meta(), optimizer: await optimizer.getState(), state, ema: ema?.state() });
   };
+  // with `ema`, validation and best/ see the averaged weights
+  const withModelToKeep = <T>(fn: () => Promise<T>): Promise<T> => (ema ? ema.withAveragedWeights(model, fn) : fn());
 
   const lossOptions = { labelSmoothing: cfg.labelSmoothing, classWeights: data.classWeights ?? undefined, fromLogits };
   const engine = chooseTrainEngine(cfg.engine, model, backend.name);
@@ -365,6 +378,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           );
         }
         state.step = optimizer.step;
+        ema?.update(model);
         const seconds = (performance.now() - t0) / 1000;
         partial.lossSum += step.loss * n;
         partial.correct += step.correct;
@@ -389,7 +403,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       }
 
       const evalStart = performance.now();
-      const val = await evaluate(data.val);
+      const raw = ema ? await evaluate(data.val) : undefined;
+      const val = await withModelToKeep(() => evaluate(data.val));
       state.elapsedSeconds += (performance.now() - evalStart) / 1000;
       const lr = schedule.lrAt(epoch, 1 - 1e-9);
       schedule.epochEnd(epoch, val.loss);
@@ -403,6 +418,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         seconds: (Date.now() - epochStart) / 1000,
         imagesPerSecond: partial.seen / Math.max(partial.trainSeconds, 1e-9),
         engine: engineLabel,
+        ...(raw ? { rawValLoss: raw.loss, rawValAcc: raw.acc } : {}),
       };
       state.history.push(record);
       state.epoch = epoch + 1;
@@ -417,7 +433,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       }
       if (isBest) {
         state.schedule = schedule.state();
-        await saveCheckpoint(bestDir, { model, meta: meta(), optimizer: await optimizer.getState(), state });
+        const optimizerState = await optimizer.getState();
+        await withModelToKeep(() => saveCheckpoint(bestDir, { model, meta: meta(), optimizer: optimizerState, state }));
       }
       await saveLast();
       lastSave = Date.now();
@@ -442,6 +459,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   }
   await runner.close();
   optimizer.dispose();
+  ema?.assignTo(model);
   return {
     out,
     bestDir,

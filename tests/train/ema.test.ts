@@ -1,0 +1,136 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../lib/src/backend';
+import { WeightEma } from '../../lib/src/train/ema';
+import { train } from '../../lib/src/train/trainer';
+import { readCheckpoint } from '../../lib/src/train/checkpoint';
+import { syntheticDataset, testConfig, tinyModel, tmpDir } from './helpers';
+
+beforeAll(async () => {
+  await initBackend('wasm');
+});
+
+const trainable = (m: tf.LayersModel) => m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+
+/** A one-weight model (dense 1 -> 1, no bias) whose kernel is set by hand. */
+function oneWeight(value: number): tf.LayersModel {
+  const input = tf.input({ shape: [1] });
+  const out = tf.layers.dense({ units: 1, useBias: false }).apply(input) as tf.SymbolicTensor;
+  const m = tf.model({ inputs: input, outputs: out });
+  setWeight(m, value);
+  return m;
+}
+
+function setWeight(m: tf.LayersModel, value: number): void {
+  tf.tidy(() => (m.trainableWeights[0].read() as tf.Variable).assign(tf.tensor2d([[value]])));
+}
+
+describe('WeightEma', () => {
+  test('averages with a warmed-up decay: min(decay, (1 + n) / (10 + n))', () => {
+    const m = oneWeight(0);
+    const ema = WeightEma.start(m, 0.5);
+    expect(ema.currentDecay()).toBeCloseTo(0.1, 10); // (1 + 0) / (10 + 0)
+    setWeight(m, 10);
+    ema.update(m); // 0.1 * 0 + 0.9 * 10 = 9
+    expect(ema.state().weights[0][0]).toBeCloseTo(9, 5);
+    expect(ema.currentDecay()).toBeCloseTo(2 / 11, 10);
+    for (let i = 0; i < 20; i++) ema.update(m);
+    expect(ema.currentDecay()).toBe(0.5); // capped at decay once (1 + n) / (10 + n) exceeds it
+    setWeight(m, 0);
+    const before = ema.state().weights[0][0];
+    ema.update(m);
+    expect(ema.state().weights[0][0]).toBeCloseTo(before * 0.5, 5);
+    expect(ema.state().updates).toBe(22);
+    m.dispose();
+  });
+
+  test('withAveragedWeights runs with the average and puts the own weights back, also after a throw', async () => {
+    const m = oneWeight(4);
+    const ema = WeightEma.start(m, 0.9);
+    setWeight(m, 8);
+    const seen = await ema.withAveragedWeights(m, async () => trainable(m)[0][0]);
+    expect(seen).toBe(4);
+    expect(trainable(m)[0][0]).toBe(8);
+    await expect(ema.withAveragedWeights(m, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
+    expect(trainable(m)[0][0]).toBe(8);
+    const tensors = tf.memory().numTensors;
+    await ema.withAveragedWeights(m, async () => undefined);
+    expect(tf.memory().numTensors).toBe(tensors);
+    m.dispose();
+  });
+
+  test('a saved average that does not fit the model is refused; bad decays are refused', () => {
+    const m = oneWeight(1);
+    expect(() => WeightEma.restore(m, { decay: 0.9, updates: 3, weights: [new Float32Array(2)] })).toThrow(/trainable weights/);
+    expect(() => WeightEma.start(m, 1)).toThrow(/decay/);
+    m.dispose();
+  });
+});
+
+describe('training with ema', () => {
+  const ds = syntheticDataset(3, 24, 6);
+  const factory = () => tinyModel(3);
+
+  test('validates and keeps the averaged weights, records the own ones, and resumes exactly', async () => {
+    const over = { epochs: 3, ema: 0.9, lr: 3e-3 };
+    const unbroken = await train(testConfig(tmpDir(), over), { dataset: ds, createModel: factory });
+    const h = unbroken.history;
+    expect(h).toHaveLength(3);
+    for (const r of h) {
+      expect(r.rawValAcc).toBeGreaterThanOrEqual(0);
+      expect(r.rawValLoss).toBeGreaterThan(0);
+    }
+    // the averaged weights lag the own ones: different validation losses
+    expect(h.some((r) => r.valLoss !== r.rawValLoss)).toBe(true);
+    const last = await readCheckpoint(path.join(unbroken.out, 'last'));
+    expect(last.ema?.updates).toBe(9); // 3 epochs of 3 batches
+    // the returned model holds the average; last/ holds the own weights for resuming
+    const returned = trainable(unbroken.model);
+    last.ema!.weights.forEach((w, i) => expect(Array.from(w)).toEqual(returned[i]));
+    expect(trainable(last.model)).not.toEqual(returned);
+    const csv = fs.readFileSync(path.join(unbroken.out, 'history.csv'), 'utf8').trim().split('\n');
+    expect(csv[1].split(',')).toHaveLength(11);
+    last.model.dispose();
+
+    const out = tmpDir();
+    const controller = new AbortController();
+    const first = await train(testConfig(out, over), {
+      dataset: ds, createModel: factory, signal: controller.signal,
+      onBatch: (b) => { if (b.epoch === 1 && b.batch === 2) controller.abort(); },
+    });
+    expect(first.stoppedBy).toBe('interrupted');
+    first.model.dispose();
+    const resumed = await train(testConfig(out, { ...over, resume: true }), { dataset: ds, createModel: factory });
+    expect(trainable(resumed.model)).toEqual(returned);
+    const best = await readCheckpoint(path.join(out, 'best'));
+    expect(best.state?.best?.valAcc).toBe(Math.max(...h.map((r) => r.valAcc)));
+    best.model.dispose();
+    unbroken.model.dispose();
+    resumed.model.dispose();
+  });
+
+  test('on the onnxruntime engine the average follows the steps too', async () => {
+    const result = await train(testConfig(tmpDir(), { epochs: 2, ema: 0.9, lr: 3e-3, engine: 'onnxruntime', workers: 1 }), {
+      dataset: ds, createModel: factory,
+    });
+    expect(result.engine).toBe('onnxruntime');
+    const last = await readCheckpoint(path.join(result.out, 'last'));
+    expect(last.ema?.updates).toBe(6);
+    const averaged = trainable(result.model);
+    last.ema!.weights.forEach((w, i) => expect(Array.from(w)).toEqual(averaged[i]));
+    expect(trainable(last.model)).not.toEqual(averaged);
+    expect(result.history[1].valLoss).not.toBe(result.history[1].rawValLoss);
+    last.model.dispose();
+    result.model.dispose();
+  });
+
+  test('a run saved without its average cannot resume with ema', async () => {
+    const out = tmpDir();
+    const first = await train(testConfig(out, { epochs: 1, ema: 0.9 }), { dataset: ds, createModel: factory });
+    first.model.dispose();
+    fs.rmSync(path.join(out, 'last', 'ema.json'));
+    await expect(train(testConfig(out, { epochs: 2, ema: 0.9, resume: true }), { dataset: ds, createModel: factory }))
+      .rejects.toThrow(/no weight average \(ema\.json\)/);
+  });
+});
