@@ -11,7 +11,8 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-const trainable = (m: tf.LayersModel) => m.trainableWeights.map((w) => Array.from(w.read().dataSync()));
+/** Every weight of a model (model.weights order: kernels and batch-norm statistics), as plain arrays. */
+const allWeights = (m: tf.LayersModel) => m.weights.map((w) => Array.from(w.read().dataSync()));
 
 /** A one-weight model (dense 1 -> 1, no bias) whose kernel is set by hand. */
 function oneWeight(value: number): tf.LayersModel {
@@ -27,21 +28,23 @@ function setWeight(m: tf.LayersModel, value: number): void {
 }
 
 describe('WeightEma', () => {
-  test('averages with a warmed-up decay: min(decay, (1 + n) / (10 + n))', () => {
+  test('the plain mean of all weights so far until 1/(1 - decay) updates, then an exponential average', () => {
     const m = oneWeight(0);
-    const ema = WeightEma.start(m, 0.5);
-    expect(ema.currentDecay()).toBeCloseTo(0.1, 10); // (1 + 0) / (10 + 0)
+    const ema = WeightEma.start(m, 0.75);
+    expect(ema.currentDecay()).toBe(0.5); // n / (n + 1) at the first update
     setWeight(m, 10);
-    ema.update(m); // 0.1 * 0 + 0.9 * 10 = 9
-    expect(ema.state().weights[0][0]).toBeCloseTo(9, 5);
-    expect(ema.currentDecay()).toBeCloseTo(2 / 11, 10);
-    for (let i = 0; i < 20; i++) ema.update(m);
-    expect(ema.currentDecay()).toBe(0.5); // capped at decay once (1 + n) / (10 + n) exceeds it
-    setWeight(m, 0);
-    const before = ema.state().weights[0][0];
+    ema.update(m); // mean of 0 and 10
+    expect(ema.state().weights[0][0]).toBeCloseTo(5, 5);
+    setWeight(m, 20);
+    ema.update(m); // mean of 0, 10, 20
+    expect(ema.state().weights[0][0]).toBeCloseTo(10, 5);
+    expect(ema.currentDecay()).toBe(0.75); // 3/4: from here on capped at decay
+    setWeight(m, 30);
+    ema.update(m); // 0.75 * 10 + 0.25 * 30
+    expect(ema.state().weights[0][0]).toBeCloseTo(15, 5);
     ema.update(m);
-    expect(ema.state().weights[0][0]).toBeCloseTo(before * 0.5, 5);
-    expect(ema.state().updates).toBe(22);
+    expect(ema.state().weights[0][0]).toBeCloseTo(0.75 * 15 + 0.25 * 30, 5);
+    expect(ema.state().updates).toBe(4);
     m.dispose();
   });
 
@@ -49,11 +52,11 @@ describe('WeightEma', () => {
     const m = oneWeight(4);
     const ema = WeightEma.start(m, 0.9);
     setWeight(m, 8);
-    const seen = await ema.withAveragedWeights(m, async () => trainable(m)[0][0]);
+    const seen = await ema.withAveragedWeights(m, async () => allWeights(m)[0][0]);
     expect(seen).toBe(4);
-    expect(trainable(m)[0][0]).toBe(8);
+    expect(allWeights(m)[0][0]).toBe(8);
     await expect(ema.withAveragedWeights(m, async () => { throw new Error('boom'); })).rejects.toThrow('boom');
-    expect(trainable(m)[0][0]).toBe(8);
+    expect(allWeights(m)[0][0]).toBe(8);
     const tensors = tf.memory().numTensors;
     await ema.withAveragedWeights(m, async () => undefined);
     expect(tf.memory().numTensors).toBe(tensors);
@@ -62,7 +65,7 @@ describe('WeightEma', () => {
 
   test('a saved average that does not fit the model is refused; bad decays are refused', () => {
     const m = oneWeight(1);
-    expect(() => WeightEma.restore(m, { decay: 0.9, updates: 3, weights: [new Float32Array(2)] })).toThrow(/trainable weights/);
+    expect(() => WeightEma.restore(m, { decay: 0.9, updates: 3, weights: [new Float32Array(2)] })).toThrow(/weights of other sizes/);
     expect(() => WeightEma.start(m, 1)).toThrow(/decay/);
     m.dispose();
   });
@@ -74,7 +77,14 @@ describe('training with ema', () => {
 
   test('validates and keeps the averaged weights, records the own ones, and resumes exactly', async () => {
     const over = { epochs: 3, ema: 0.9, lr: 3e-3 };
-    const unbroken = await train(testConfig(tmpDir(), over), { dataset: ds, createModel: factory });
+    let atBest: number[][] = [];
+    const unbroken = await train(testConfig(tmpDir(), over), {
+      dataset: ds, createModel: factory, onEpoch: ({ isBest, model }) => { if (isBest) atBest = allWeights(model); },
+    });
+    // best/ holds the averaged weights of the best epoch (what onEpoch saw then)
+    const bestOfUnbroken = await readCheckpoint(path.join(unbroken.out, 'best'));
+    expect(allWeights(bestOfUnbroken.model)).toEqual(atBest);
+    bestOfUnbroken.model.dispose();
     const h = unbroken.history;
     expect(h).toHaveLength(3);
     for (const r of h) {
@@ -86,9 +96,9 @@ describe('training with ema', () => {
     const last = await readCheckpoint(path.join(unbroken.out, 'last'));
     expect(last.ema?.updates).toBe(9); // 3 epochs of 3 batches
     // the returned model holds the average; last/ holds the own weights for resuming
-    const returned = trainable(unbroken.model);
+    const returned = allWeights(unbroken.model);
     last.ema!.weights.forEach((w, i) => expect(Array.from(w)).toEqual(returned[i]));
-    expect(trainable(last.model)).not.toEqual(returned);
+    expect(allWeights(last.model)).not.toEqual(returned);
     const csv = fs.readFileSync(path.join(unbroken.out, 'history.csv'), 'utf8').trim().split('\n');
     expect(csv[1].split(',')).toHaveLength(11);
     last.model.dispose();
@@ -102,7 +112,7 @@ describe('training with ema', () => {
     expect(first.stoppedBy).toBe('interrupted');
     first.model.dispose();
     const resumed = await train(testConfig(out, { ...over, resume: true }), { dataset: ds, createModel: factory });
-    expect(trainable(resumed.model)).toEqual(returned);
+    expect(allWeights(resumed.model)).toEqual(returned);
     const best = await readCheckpoint(path.join(out, 'best'));
     expect(best.state?.best?.valAcc).toBe(Math.max(...h.map((r) => r.valAcc)));
     best.model.dispose();
@@ -117,12 +127,23 @@ describe('training with ema', () => {
     expect(result.engine).toBe('onnxruntime');
     const last = await readCheckpoint(path.join(result.out, 'last'));
     expect(last.ema?.updates).toBe(6);
-    const averaged = trainable(result.model);
+    const averaged = allWeights(result.model);
     last.ema!.weights.forEach((w, i) => expect(Array.from(w)).toEqual(averaged[i]));
-    expect(trainable(last.model)).not.toEqual(averaged);
+    expect(allWeights(last.model)).not.toEqual(averaged);
     expect(result.history[1].valLoss).not.toBe(result.history[1].rawValLoss);
     last.model.dispose();
     result.model.dispose();
+  });
+
+  test.each(['tfjs', 'onnxruntime'] as const)('the average leaves training alone (%s): last/ holds the weights a run without ema has', async (engine) => {
+    const over = { epochs: 2, lr: 3e-3, engine, workers: 1 };
+    const without = await train(testConfig(tmpDir(), over), { dataset: ds, createModel: factory });
+    const withEma = await train(testConfig(tmpDir(), { ...over, ema: 0.9 }), { dataset: ds, createModel: factory });
+    const a = await readCheckpoint(path.join(without.out, 'last'));
+    const b = await readCheckpoint(path.join(withEma.out, 'last'));
+    expect(allWeights(b.model)).toEqual(allWeights(a.model));
+    expect(withEma.history.map((r) => r.rawValLoss)).toEqual(without.history.map((r) => r.valLoss));
+    for (const m of [a.model, b.model, without.model, withEma.model]) m.dispose();
   });
 
   test('a run saved without its average cannot resume with ema', async () => {

@@ -26,7 +26,10 @@ export interface EpochInfo {
   epochs: number;
   /** This epoch gave the best validation accuracy so far (best/ was written). */
   isBest: boolean;
-  /** The model being trained, weights as of this epoch's end (read it, e.g. to evaluate; do not dispose it). */
+  /**
+   * The model being trained, weights as of this epoch's end: the ones `record.valAcc` measured (the moving average
+   * with `ema`). Read it, e.g. to evaluate; do not dispose it or keep it past the callback.
+   */
   model: tf.LayersModel;
 }
 

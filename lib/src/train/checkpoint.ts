@@ -156,6 +156,9 @@ function readEma(dir: string): EmaState | undefined {
   const jsonFile = path.join(dir, 'ema.json');
   if (!fs.existsSync(jsonFile)) return undefined;
   const json = readJson<EmaFile>(jsonFile);
+  if (!Array.isArray(json.sizes) || json.sizes.reduce((a, b) => a + b, 0) * 4 !== json.bytes) {
+    throw new FerError(`${jsonFile}: its sizes do not add up to its ${json.bytes} bytes: the checkpoint is damaged.`, { file: jsonFile });
+  }
   return { decay: json.decay, updates: json.updates, weights: splitFloats(readBin(dir, 'ema', json.bytes), json.sizes) };
 }
 

@@ -213,13 +213,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   if (saved) {
     const ckpt = await readCheckpoint(lastDir);
     model = ckpt.model;
-    if (!ckpt.optimizer) throw new FerError(`${lastDir} has no optimizer state (optimizer.json): cannot resume exactly.`);
+    const problem = !ckpt.optimizer
+      ? 'has no optimizer state (optimizer.json)'
+      : cfg.ema > 0 && !ckpt.ema ? `has no weight average (ema.json) although the run uses ema ${cfg.ema}` : undefined;
+    if (problem || !ckpt.optimizer) {
+      model.dispose();
+      optimizer.dispose();
+      throw new FerError(`${lastDir} ${problem}: cannot resume exactly.`, { file: lastDir });
+    }
     optimizer.setState(ckpt.optimizer);
     savedEma = ckpt.ema;
-    if (cfg.ema > 0 && !savedEma) {
-      model.dispose();
-      throw new FerError(`${lastDir} has no weight average (ema.json) although the run uses ema ${cfg.ema}: cannot resume exactly.`, { file: lastDir });
-    }
   } else if (startFrom) {
     model = await startingModel(startFrom, cfg.arch, data.classes);
     log(`Starting from the weights in ${startFrom} (a new run: fresh optimizer state and schedule).`);
@@ -439,7 +442,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       await saveLast();
       lastSave = Date.now();
       writeHistory(out, state.history);
-      await options.onEpoch?.({ record, epochs: cfg.epochs, isBest, model });
+      await withModelToKeep(async () => options.onEpoch?.({ record, epochs: cfg.epochs, isBest, model }));
       if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
         log(`Early stopping: no better validation accuracy for ${cfg.earlyStopping} epochs (best ${state.best?.valAcc.toFixed(4)} at epoch ${state.best?.epoch}).`);
         stoppedBy = 'early-stopping';
