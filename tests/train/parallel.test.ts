@@ -57,6 +57,42 @@ describe('data-parallel training', () => {
     }
   });
 
+  test('with batch norm the moving averages get the whole batch statistics', async () => {
+    const bnModel = () => {
+      const input = tf.input({ shape: [48, 48, 1] });
+      let x = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(input) as tf.SymbolicTensor;
+      x = tf.layers.batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
+      x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+      const y = tf.layers.dense({ units: 3, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+      return tf.model({ inputs: input, outputs: y });
+    };
+    const ds = syntheticDataset(3, 4, 0, 9);
+    const n = 12;
+    const x = normalizePixels(ds.pixels.subarray(0, n * 2304));
+    // the second share is brighter, so the shares' channel means differ
+    for (let i = (n / 2) * 2304; i < n * 2304; i++) x[i] += 2;
+    const y = oneHotRows(ds.labels.subarray(0, n), 3);
+    const a = bnModel();
+    const b = bnModel();
+    b.setWeights(a.getWeights());
+    const optA = createOptimizer({ name: 'adam' });
+    const optB = createOptimizer({ name: 'adam' });
+    const parallel = await parallelStepRunner(b, optB, {}, { workers: 2, backend: 'wasm' });
+    try {
+      await localStepRunner(a, optA, {}).run(x, y, n, 0.01, 0);
+      await parallel.run(x, y, n, 0.01, 0);
+      const stats = (m: tf.LayersModel) => m.nonTrainableWeights.map((w) => Array.from(w.read().dataSync()));
+      const [meanA, varA] = stats(a);
+      const [meanB, varB] = stats(b);
+      meanA.forEach((v, c) => expect(meanB[c]).toBeCloseTo(v, 5));
+      varA.forEach((v, c) => expect(varB[c]).toBeCloseTo(v, 5));
+    } finally {
+      await parallel.close();
+      [optA, optB].forEach((o) => o.dispose());
+      [a, b].forEach((m) => m.dispose());
+    }
+  });
+
   test('the trainer with 2 workers learns, keeps memory flat and resumes exactly', async () => {
     const ds = syntheticDataset(3, 24, 6);
     const factory = () => tinyModel(3);

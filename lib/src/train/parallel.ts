@@ -6,7 +6,8 @@
  * Each worker's loss is scaled by (its share of the loss weight) / (the batch's), so the summed gradient is the
  * gradient of the whole batch's loss: for models without batch norm the step equals the one-batch step up to float
  * rounding. With batch norm each worker normalises with its own share's statistics (like PyTorch DDP without
- * SyncBatchNorm); the moving averages are averaged over the workers.
+ * SyncBatchNorm); the moving averages get the whole batch's statistics (the shares' combined exactly, as in
+ * train/ort/pool.ts).
  */
 import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
@@ -51,6 +52,9 @@ export async function parallelStepRunner(
   const weightsView = new Float32Array(weightsBuf);
   const gradBufs = Array.from({ length: count }, () => new SharedArrayBuffer(gradTotal * 4));
   const statsBufs = Array.from({ length: count }, () => new SharedArrayBuffer(Math.max(statsTotal, 1) * 4));
+  const statOffsets: number[] = [];
+  nonTrainableIndex.reduce((acc, wi, k) => ((statOffsets[k] = acc), acc + sizes[wi]), 0);
+  const batchNorms = batchNormStats(model, nonTrainableIndex.map((wi) => allWeights[wi]), statOffsets);
   const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1] as number;
   const topology = model.toJSON(null, false) as object;
 
@@ -112,16 +116,18 @@ export async function parallelStepRunner(
         lossSum += r.loss;
         correct += r.correct;
       }
-      // sum the gradient shares, average the batch-norm statistics (weighted by share size)
+      // sum the gradient shares; average the updated moving statistics (weighted by share size), which is exact for
+      // the means; the variances also need the spread of the share means (below)
       const grads = gradBufs.slice(0, used).map((b) => new Float32Array(b));
       const summed = new Float32Array(gradTotal);
       for (const g of grads) for (let i = 0; i < gradTotal; i++) summed[i] += g[i];
       const stats = new Float32Array(statsTotal);
-      for (let k = 0; k < used; k++) {
-        const s = new Float32Array(statsBufs[k]);
-        const share = (bounds[k + 1] - bounds[k]) / n;
-        for (let i = 0; i < statsTotal; i++) stats[i] += s[i] * share;
-      }
+      const shareStats = statsBufs.slice(0, used).map((b) => new Float32Array(b));
+      const shares = Array.from({ length: used }, (_, k) => (bounds[k + 1] - bounds[k]) / n);
+      shareStats.forEach((s, k) => {
+        for (let i = 0; i < statsTotal; i++) stats[i] += s[i] * shares[k];
+      });
+      addBetweenShareVariance(stats, shareStats, shares, batchNorms);
       tf.tidy(() => {
         let o = 0;
         const gradTensors = trainableIndex.map((wi) => {
@@ -142,4 +148,45 @@ export async function parallelStepRunner(
       await Promise.all(handles.map((h) => h.terminate()));
     },
   };
+}
+
+/** Where a batch-norm layer's moving mean and variance sit in the statistics buffer, and its momentum. */
+interface BatchNormStats {
+  mean: number;
+  variance: number;
+  channels: number;
+  momentum: number;
+}
+
+function batchNormStats(model: tf.LayersModel, statWeights: tf.LayerVariable[], offsets: number[]): BatchNormStats[] {
+  const found: BatchNormStats[] = [];
+  for (const layer of model.layers) {
+    if (layer.getClassName() !== 'BatchNormalization') continue;
+    const at = (suffix: string) => statWeights.findIndex((w) => layer.weights.includes(w) && w.originalName.endsWith(suffix));
+    const mean = at('moving_mean');
+    const variance = at('moving_variance');
+    if (mean < 0 || variance < 0) continue;
+    found.push({ mean: offsets[mean], variance: offsets[variance], channels: statWeights[mean].shape[0] as number, momentum: layer.getConfig().momentum as number });
+  }
+  return found;
+}
+
+/**
+ * Each worker updated the moving averages from the same values with its share's statistics:
+ * moving_k = moving - (moving - stat_k) * (1 - momentum). Averaging gives the whole batch's mean update exactly;
+ * the whole batch's variance is sum f_k (var_k + (mean_k - mean)^2), and mean_k - mean =
+ * (movingMean_k - averaged movingMean) / (1 - momentum), so the averaged variance lacks
+ * (1 - momentum) * sum f_k (mean_k - mean)^2 = sum f_k (movingMean_k - averaged)^2 / (1 - momentum).
+ */
+function addBetweenShareVariance(stats: Float32Array, shareStats: Float32Array[], shares: number[], batchNorms: BatchNormStats[]): void {
+  for (const bn of batchNorms) {
+    const decay = 1 - bn.momentum;
+    if (!(decay > 0)) continue;
+    for (let c = 0; c < bn.channels; c++) {
+      const averaged = stats[bn.mean + c];
+      let spread = 0;
+      shareStats.forEach((s, k) => (spread += shares[k] * (s[bn.mean + c] - averaged) ** 2));
+      stats[bn.variance + c] += spread / decay;
+    }
+  }
 }
