@@ -63,6 +63,14 @@ export interface TrainConfig {
    * steps). With it, validation, best/ and the exported model use the averaged weights (train/ema.ts).
    */
   ema: number;
+  /**
+   * Teacher models for offline distillation (train/distill.ts): each training target becomes
+   * (1 - teacherWeight) * label + teacherWeight * the teachers' flip-averaged probabilities. [] = none.
+   */
+  teachers: string[];
+  teacherWeight: number;
+  /** Softens the teachers' probabilities (softmax(logits / T)); 1 = as they are. */
+  teacherTemperature: number;
   /** Stop after this many epochs without a better validation accuracy (0 = never). */
   earlyStopping: number;
   /** Part of the training split held out for validation when the dataset has no val split. */
@@ -126,6 +134,9 @@ export function defaultTrainConfig(): TrainConfig {
     mix: { ...DEFAULT_MIX },
     schedule: { ...DEFAULT_SCHEDULE },
     ema: 0,
+    teachers: [],
+    teacherWeight: 0.5,
+    teacherTemperature: 1,
     earlyStopping: 10,
     valFraction: 0.15,
     seed: 42,
@@ -254,6 +265,9 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   real('schedule.warmupEpochs', c.schedule.warmupEpochs, 0, 1e6);
   real('schedule.gamma', c.schedule.gamma, 0, 1, true);
   if (typeof c.ema !== 'number' || !(c.ema === 0 || (c.ema > 0 && c.ema < 1))) bad('ema', 'expected 0 (off) or a decay in (0, 1), e.g. 0.999', c.ema);
+  if (!Array.isArray(c.teachers) || c.teachers.some((t) => typeof t !== 'string' || !t)) bad('teachers', 'expected a list of model folders or .onnx files', c.teachers);
+  real('teacherWeight', c.teacherWeight, 0, 1, true);
+  real('teacherTemperature', c.teacherTemperature, 0, 100, true);
   int('earlyStopping', 0);
   real('valFraction', c.valFraction, 0, 0.9);
   int('seed', 0, 2 ** 32 - 1);

@@ -6,7 +6,8 @@ import { initBackend } from '../../lib/src/backend';
 import { EMOTIONS } from '../../lib/src/emotions';
 import { FerError } from '../../lib/src/errors';
 import { exportOnnx, maxAbsDiff, randomCrops } from '../../lib/src/export';
-import { defaultModelPath, loadPredictor, Predictor } from '../../lib/src/inference';
+import { DEFAULT_PREDICTOR_OPTIONS, defaultModelPath, loadPredictor, Predictor } from '../../lib/src/inference';
+import { withPredictorDefaults } from '../../lib/src/inference/types';
 import { createModel } from '../../lib/src/models';
 import { projectRoot } from '../../lib/src/util/fs';
 import { defaultMeta, saveModelDir } from '../../lib/src/util/model-io';
@@ -185,5 +186,12 @@ describe('clear errors naming the file', () => {
     await expectFerError(p.predict(new Uint8Array(2305)), /2305 bytes: expected n 48x48/);
     await p.dispose();
     await expectFerError(p.predict(new Uint8Array(2304)), /was disposed/);
+  });
+});
+
+describe('withPredictorDefaults', () => {
+  test('an option given as undefined keeps its default; given values win', () => {
+    expect(withPredictorDefaults({ threads: undefined, batchSize: 8 })).toEqual({ ...DEFAULT_PREDICTOR_OPTIONS, batchSize: 8 });
+    expect(withPredictorDefaults().threads).toBe(DEFAULT_PREDICTOR_OPTIONS.threads);
   });
 });

@@ -42,6 +42,9 @@ interface TrainFlags {
   earlyStopping?: number;
   workers?: number;
   ema?: number;
+  teachers?: string;
+  teacherWeight?: number;
+  teacherTemperature?: number;
   engine?: string;
   threads?: number;
 }
@@ -84,6 +87,9 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     earlyStopping: f.earlyStopping,
     workers: f.workers,
     ema: f.ema,
+    teachers: f.teachers === undefined ? undefined : f.teachers.split(',').map((t) => t.trim()).filter(Boolean),
+    teacherWeight: f.teacherWeight,
+    teacherTemperature: f.teacherTemperature,
     engine: f.engine as TrainEngine | undefined,
     threads: f.threads,
   };
@@ -161,6 +167,9 @@ export function register(program: Command): void {
     .option('--val-fraction <x>', 'validation part of the training split', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
     .option('--ema <decay>', 'validate, keep and export a moving average of the weights with this decay per step (e.g. 0.999; 0 = off)', number)
+    .option('--teachers <models>', 'distil from these trained models (comma-separated model folders or .onnx files): targets mix in their flip-averaged probabilities')
+    .option('--teacher-weight <w>', "weight of the teachers' probabilities in each target (default 0.5)", number)
+    .option('--teacher-temperature <t>', "soften the teachers' probabilities: softmax(logits / t) (default 1)", number)
     .option('--seed <n>', 'random seed', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)

@@ -4,7 +4,7 @@ import { FerError, errorMessage } from '../errors';
 import { decodeOnnx, readOnnxFile, readOnnxMetadata } from '../export/onnx';
 import { normalizePixels } from '../transforms/preprocess';
 import { chooseOnnxDevice, DeviceProbe } from './device';
-import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
+import { Predictor, PredictorOptions, withPredictorDefaults } from './types';
 import { checkModelIO, inBatches } from './validate';
 
 function tensorShape(meta: ort.InferenceSession.ValueMetadata | undefined): ReadonlyArray<number | string> {
@@ -14,7 +14,7 @@ function tensorShape(meta: ort.InferenceSession.ValueMetadata | undefined): Read
 /** A Predictor over ONNX bytes; `source` names the file (or folder) in messages. */
 export async function createOnnxPredictor(bytes: Uint8Array, source: string,
   options: PredictorOptions = {}, probe?: DeviceProbe): Promise<Predictor> {
-  const opts = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
+  const opts = withPredictorDefaults(options);
   const meta = readOnnxMetadata(decodeOnnx(bytes, source), source);
   const choice = chooseOnnxDevice(opts.device, probe);
   let device = choice.info;

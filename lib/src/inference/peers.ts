@@ -22,7 +22,7 @@ import { projectPath } from '../util/fs';
 import { cropCount, inBatches, readTensor } from './validate';
 import type { DeviceInfo } from './device';
 import { initTfjsDevice } from './tfjs';
-import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
+import { Predictor, PredictorOptions, withPredictorDefaults } from './types';
 
 export type PeerName = 'human' | 'face-api';
 export const PEER_NAMES: readonly PeerName[] = ['human', 'face-api'];
@@ -138,7 +138,7 @@ type Forward = (pixels: Uint8Array) => tf.Tensor2D;
 
 function makePredictor(name: PeerName, forward: Forward, release: () => void, preprocess: PreprocessSpec,
   options: PredictorOptions, device: DeviceInfo, maxBatch = Infinity): Predictor {
-  const opts = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
+  const opts = withPredictorDefaults(options);
   const batch = Math.max(1, Math.min(opts.batchSize, maxBatch));
   const order = tf.tensor1d(peerColumnOrder(name), 'int32');
   const source = `${PEER_PREFIX}${name} (${path.relative(process.cwd(), peerDir(name)) || '.'})`;

@@ -6,7 +6,7 @@ import { endsWithSoftmax } from '../export/convert';
 import { PREPROCESS, PreprocessSpec, pixelsToTensor } from '../transforms/preprocess';
 import { loadModelDir } from '../util/model-io';
 import { FerError } from '../errors';
-import { DEFAULT_PREDICTOR_OPTIONS, Predictor, PredictorOptions } from './types';
+import { Predictor, PredictorOptions, withPredictorDefaults } from './types';
 import { checkModelIO, inBatches, readTensor } from './validate';
 
 /**
@@ -30,7 +30,7 @@ export async function initTfjsDevice(device: Device = 'auto', hasGpuPackage?: (p
 /** Wrap an already loaded model (the predictor owns it and disposes it). */
 export function createTfjsPredictor(model: tf.LayersModel, classes: readonly string[], source: string,
   options: PredictorOptions = {}, preprocess: PreprocessSpec = PREPROCESS, device?: DeviceInfo): Predictor {
-  const opts = { ...DEFAULT_PREDICTOR_OPTIONS, ...options };
+  const opts = withPredictorDefaults(options);
   checkModelIO(source, model.inputs[0].shape, model.outputs[0].shape, preprocess, classes);
   // Models that end in logits get the softmax here, as their ONNX export does.
   const softmax = !endsWithSoftmax(model);

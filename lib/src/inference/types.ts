@@ -29,3 +29,9 @@ export interface PredictorOptions {
 }
 
 export const DEFAULT_PREDICTOR_OPTIONS: Required<PredictorOptions> = { engine: 'onnx', threads: 2, batchSize: 256, device: 'auto' };
+
+/** The defaults with `options` on top; a key given as undefined keeps its default. */
+export function withPredictorDefaults(options: PredictorOptions = {}): Required<PredictorOptions> {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as PredictorOptions;
+  return { ...DEFAULT_PREDICTOR_OPTIONS, ...given };
+}

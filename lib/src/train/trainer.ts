@@ -31,6 +31,7 @@ import { createOptimizer, TrainOptimizer } from './optimizers';
 import { deriveSeed, permutation, streamFor, withSeededMathRandom } from './random';
 import { createSchedule, LrSchedule } from './schedules';
 import { EmaState, WeightEma } from './ema';
+import { distillTargets } from './distill';
 
 export interface TrainOptions extends TrainCallbacks {
   /** Train on this dataset instead of loading `config.data`. */
@@ -275,6 +276,17 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   fs.mkdirSync(out, { recursive: true });
   writeJsonAtomic(path.join(out, 'config.json'), cfg);
+  if (cfg.teachers.length > 0) {
+    try {
+      data.train.targets = await distillTargets(data.train, data.classes,
+        { teachers: cfg.teachers, weight: cfg.teacherWeight, temperature: cfg.teacherTemperature }, out, { threads: cfg.threads || undefined, onLog: log });
+    } catch (err) {
+      model.dispose();
+      optimizer.dispose();
+      throw err;
+    }
+    log(`Distillation: training targets are ${1 - cfg.teacherWeight} x label + ${cfg.teacherWeight} x the mean of ${cfg.teachers.length} teacher(s).`);
+  }
   if (saved) log(`Resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch} (step ${state.step}).`);
 
   const meta = (): ModelMeta => ({

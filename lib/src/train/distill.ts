@@ -1,0 +1,131 @@
+/**
+ * Knowledge distillation from trained models, offline: before training, the teachers (any fer-lab models, e.g.
+ * earlier runs' best/) predict every training image (averaged over the image and its mirror, then over the
+ * teachers), and each training target becomes (1 - weight) * label + weight * teachers' probabilities. The student
+ * then learns which classes a face could also be (a sad face that looks a bit fearful) instead of a bare label,
+ * from teachers that saw only the training split. Validation keeps the true labels.
+ *
+ * The teachers' probabilities are computed once per run and kept in <out>/teacher-targets.bin, so a resumed run
+ * trains on exactly the same targets.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { FerError } from '../errors';
+import { loadPredictor } from '../inference/predictor';
+import { predictWithTta } from '../transforms/tta';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
+
+export interface DistillOptions {
+  /** Teacher models (model folders, run folders or .onnx files); none = no distillation. */
+  teachers: readonly string[];
+  /** Weight of the teachers' probabilities in each target, in (0, 1]. */
+  weight: number;
+  /** Softens the teachers' probabilities: p^(1/T) renormalised, i.e. softmax(logits / T); 1 = as they are. */
+  temperature: number;
+}
+
+/** What <out>/teacher-targets.json records, so a cache made for other teachers or data is not reused. */
+interface TeacherCache {
+  teachers: string[];
+  temperature: number;
+  images: number;
+  classes: string[];
+  bytes: number;
+}
+
+function readCache(file: string): TeacherCache | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(file, 'utf8')) as TeacherCache;
+    return Array.isArray(c.teachers) && Array.isArray(c.classes) ? c : undefined;
+  } catch {
+    return undefined; // damaged: computed again
+  }
+}
+
+/** p^(1/T) per row, renormalised. */
+export function soften(probs: Float32Array, classes: number, temperature: number): Float32Array {
+  if (temperature === 1) return probs;
+  const out = new Float32Array(probs.length);
+  for (let r = 0; r < probs.length / classes; r++) {
+    let sum = 0;
+    for (let c = 0; c < classes; c++) {
+      const v = Math.pow(Math.max(probs[r * classes + c], 1e-12), 1 / temperature);
+      out[r * classes + c] = v;
+      sum += v;
+    }
+    for (let c = 0; c < classes; c++) out[r * classes + c] /= sum;
+  }
+  return out;
+}
+
+/** Each teacher's flip-averaged probabilities on `pixels` (n 48x48 crops), softened, averaged over the teachers. */
+export async function teacherProbabilities(
+  teachers: readonly string[],
+  pixels: Uint8Array,
+  classes: readonly string[],
+  options: { temperature: number; threads?: number; onLog?: (m: string) => void },
+): Promise<Float32Array> {
+  const n = pixels.length / 2304;
+  const sum = new Float32Array(n * classes.length);
+  for (const teacher of teachers) {
+    const predictor = await loadPredictor(teacher, { threads: options.threads });
+    try {
+      if (predictor.classes.join(',') !== classes.join(',')) {
+        throw new FerError(`Teacher ${teacher} predicts ${predictor.classes.join(', ')}; the data has ${classes.join(', ')}: use teachers trained on the same classes.`, { file: teacher });
+      }
+      const start = Date.now();
+      const probs = soften(await predictWithTta(predictor, pixels, { mode: 'flip' }), classes.length, options.temperature);
+      for (let i = 0; i < sum.length; i++) sum[i] += probs[i] / teachers.length;
+      options.onLog?.(`Teacher ${teacher}: predicted ${n} training images (and their mirrors) in ${((Date.now() - start) / 1000).toFixed(0)} s.`);
+    } finally {
+      await predictor.dispose();
+    }
+  }
+  return sum;
+}
+
+/** (1 - weight) * targets + weight * teacher, row by row (rows still sum to 1). */
+export function mixTargets(targets: Float32Array, teacher: Float32Array, weight: number): Float32Array {
+  if (teacher.length !== targets.length) throw new RangeError(`teacher rows (${teacher.length}) do not match the targets (${targets.length})`);
+  const out = new Float32Array(targets.length);
+  for (let i = 0; i < out.length; i++) out[i] = (1 - weight) * targets[i] + weight * teacher[i];
+  return out;
+}
+
+/**
+ * The training targets with the teachers mixed in: the teachers' probabilities come from `<dir>/teacher-targets.bin`
+ * when it was made for the same teachers, temperature and images, else they are computed and saved there.
+ */
+export async function distillTargets(
+  split: { pixels: Uint8Array; targets: Float32Array; size: number },
+  classes: readonly string[],
+  options: DistillOptions,
+  dir: string,
+  run: { threads?: number; onLog?: (m: string) => void } = {},
+): Promise<Float32Array> {
+  const jsonFile = path.join(dir, 'teacher-targets.json');
+  const binFile = path.join(dir, 'teacher-targets.bin');
+  const want: Omit<TeacherCache, 'bytes'> = {
+    teachers: [...options.teachers], temperature: options.temperature, images: split.size, classes: [...classes],
+  };
+  const bytes = split.size * classes.length * 4;
+  let teacher: Float32Array | undefined;
+  if (fs.existsSync(jsonFile) && fs.existsSync(binFile)) {
+    const cached = readCache(jsonFile);
+    const bin = fs.readFileSync(binFile);
+    const same = cached !== undefined && cached.bytes === bytes && bin.length === bytes && cached.images === want.images &&
+      cached.temperature === want.temperature && cached.teachers.join('\n') === want.teachers.join('\n') &&
+      cached.classes.join(',') === want.classes.join(',');
+    if (same) {
+      teacher = new Float32Array(split.size * classes.length);
+      new Uint8Array(teacher.buffer).set(bin);
+      run.onLog?.(`Distillation: the teachers' probabilities from ${binFile}.`);
+    }
+  }
+  if (!teacher) {
+    teacher = await teacherProbabilities(options.teachers, split.pixels, classes, { temperature: options.temperature, threads: run.threads, onLog: run.onLog });
+    writeFileAtomic(binFile, Buffer.from(teacher.buffer, teacher.byteOffset, teacher.byteLength));
+    writeJsonAtomic(jsonFile, { ...want, bytes } satisfies TeacherCache);
+  }
+  return mixTargets(split.targets, teacher, options.weight);
+}
