@@ -66,6 +66,10 @@ describe('config', () => {
     expect(() => resolveTrainConfig({ file: path.join(dir, 'missing.json') })).toThrow(/does not exist/);
     expect(() => resolveTrainConfig({ flags: { augment: 'wild' as never } })).toThrow(/augmentation preset/);
     expect(resolveTrainConfig({ flags: flagsToConfig({ ema: 0.999 }) }).ema).toBe(0.999);
+    expect(resolveTrainConfig({ flags: flagsToConfig({ teachers: 'runs/a/best, runs/b.onnx', teacherWeight: 0.3 }) }))
+      .toMatchObject({ teachers: ['runs/a/best', 'runs/b.onnx'], teacherWeight: 0.3, teacherTemperature: 1 });
+    expect(() => resolveTrainConfig({ flags: { teacherWeight: 0 } })).toThrow(/teacherWeight=0: expected a number in \(0, 1\]/);
+    expect(() => resolveTrainConfig({ flags: { teachers: 'runs/a' as never } })).toThrow(/teachers=.*expected a list of model folders/);
     for (const ema of [1, -0.1, '0.9']) {
       expect(() => resolveTrainConfig({ flags: { ema: ema as number } })).toThrow(/ema=.*expected 0 \(off\) or a decay in \(0, 1\)/);
     }
