@@ -47,12 +47,13 @@ export class WeightEma {
 
   /** Fold the model's current weights into the average (call after every optimizer step). */
   update(model: tf.LayersModel): void {
-    const d = this.currentDecay();
+    // avg = d * avg + (1 - d) * w, written as one multiply-add per weight
+    const rate = 1 - this.currentDecay();
     const variables = weightVariables(model);
     variables.forEach((v, i) => {
       const w = v.dataSync() as Float32Array;
       const avg = this.s.weights[i];
-      for (let j = 0; j < avg.length; j++) avg[j] = d * avg[j] + (1 - d) * w[j];
+      for (let j = 0; j < avg.length; j++) avg[j] += rate * (w[j] - avg[j]);
     });
     this.s.updates += 1;
   }
