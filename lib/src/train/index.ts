@@ -11,3 +11,5 @@ export * from './step';
 export { parallelStepRunner, ParallelOptions } from './parallel';
 export * from './ort';
 export * from './logit-adjust';
+export { WeightEma, EmaState } from './ema';
+export { DistillOptions, distillTargets, teacherProbabilities, mixTargets, soften } from './distill';
