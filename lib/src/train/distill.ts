@@ -10,6 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { PIXELS_PER_IMAGE } from '../emotions';
 import { FerError } from '../errors';
 import { loadPredictor } from '../inference/predictor';
 import { predictWithTta } from '../transforms/tta';
@@ -65,7 +66,7 @@ export async function teacherProbabilities(
   classes: readonly string[],
   options: { temperature: number; threads?: number; onLog?: (m: string) => void },
 ): Promise<Float32Array> {
-  const n = pixels.length / 2304;
+  const n = pixels.length / PIXELS_PER_IMAGE;
   const sum = new Float32Array(n * classes.length);
   for (const teacher of teachers) {
     const predictor = await loadPredictor(teacher, { threads: options.threads });
