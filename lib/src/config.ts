@@ -64,6 +64,11 @@ export interface TrainConfig {
    */
   ema: number;
   /**
+   * EMA warm-up power (timm's ModelEmaV3): 0 = the plain mean of the weights until 1/(1 - ema) steps, then
+   * exponential; e.g. 0.75 = decay min(ema, 1 - (1 + step)^-0.75), better from scratch (see train/ema.ts).
+   */
+  emaWarmup: number;
+  /**
    * Teacher models for offline distillation (train/distill.ts): each training target becomes
    * (1 - teacherWeight) * label + teacherWeight * the teachers' flip-averaged probabilities. [] = none.
    */
@@ -134,6 +139,7 @@ export function defaultTrainConfig(): TrainConfig {
     mix: { ...DEFAULT_MIX },
     schedule: { ...DEFAULT_SCHEDULE },
     ema: 0,
+    emaWarmup: 0,
     teachers: [],
     teacherWeight: 0.5,
     teacherTemperature: 1,
@@ -265,6 +271,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   real('schedule.warmupEpochs', c.schedule.warmupEpochs, 0, 1e6);
   real('schedule.gamma', c.schedule.gamma, 0, 1, true);
   if (typeof c.ema !== 'number' || !(c.ema === 0 || (c.ema > 0 && c.ema < 1))) bad('ema', 'expected 0 (off) or a decay in (0, 1), e.g. 0.999', c.ema);
+  real('emaWarmup', c.emaWarmup, 0, 1);
   if (!Array.isArray(c.teachers) || c.teachers.some((t) => typeof t !== 'string' || !t)) bad('teachers', 'expected a list of model folders or .onnx files', c.teachers);
   real('teacherWeight', c.teacherWeight, 0, 1, true);
   real('teacherTemperature', c.teacherTemperature, 0, 100, true);

@@ -65,7 +65,8 @@ describe('config', () => {
     expect(() => resolveTrainConfig({ file })).toThrow(/not valid JSON/);
     expect(() => resolveTrainConfig({ file: path.join(dir, 'missing.json') })).toThrow(/does not exist/);
     expect(() => resolveTrainConfig({ flags: { augment: 'wild' as never } })).toThrow(/augmentation preset/);
-    expect(resolveTrainConfig({ flags: flagsToConfig({ ema: 0.999 }) }).ema).toBe(0.999);
+    expect(resolveTrainConfig({ flags: flagsToConfig({ ema: 0.999, emaWarmup: 0.75 }) })).toMatchObject({ ema: 0.999, emaWarmup: 0.75 });
+    expect(() => resolveTrainConfig({ flags: { emaWarmup: 2 } })).toThrow(/emaWarmup=2/);
     expect(resolveTrainConfig({ flags: flagsToConfig({ teachers: 'runs/a/best, runs/b.onnx', teacherWeight: 0.3 }) }))
       .toMatchObject({ teachers: ['runs/a/best', 'runs/b.onnx'], teacherWeight: 0.3, teacherTemperature: 1 });
     expect(() => resolveTrainConfig({ flags: { teacherWeight: 0 } })).toThrow(/teacherWeight=0: expected a number in \(0, 1\]/);

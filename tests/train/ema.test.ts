@@ -48,6 +48,21 @@ describe('WeightEma', () => {
     m.dispose();
   });
 
+  test("with a warm-up power the decay follows timm's 1 - (1 + n)^-p, capped at decay", () => {
+    const m = oneWeight(0);
+    const ema = WeightEma.start(m, 0.999, 0.75);
+    expect(ema.currentDecay()).toBeCloseTo(1 - 2 ** -0.75, 12); // n = 1: 0.405, where the mean rule gives 0.5
+    setWeight(m, 10);
+    ema.update(m);
+    expect(ema.state().weights[0][0]).toBeCloseTo(10 * 2 ** -0.75, 5);
+    const late = WeightEma.restore(m, { ...ema.state(), updates: 999 });
+    expect(late.currentDecay()).toBeCloseTo(1 - 1001 ** -0.75, 12); // a window of ~178 steps at step 1000
+    expect(late.currentDecay()).toBeLessThan(1000 / 1001); // the mean rule's window there is 1000 steps
+    expect(WeightEma.restore(m, { ...ema.state(), updates: 1e5 }).currentDecay()).toBe(0.999);
+    expect(() => WeightEma.start(m, 0.99, 1.5)).toThrow(/warm-up power/);
+    m.dispose();
+  });
+
   test('withAveragedWeights runs with the average and puts the own weights back, also after a throw', async () => {
     const m = oneWeight(4);
     const ema = WeightEma.start(m, 0.9);
@@ -65,7 +80,7 @@ describe('WeightEma', () => {
 
   test('a saved average that does not fit the model is refused; bad decays are refused', () => {
     const m = oneWeight(1);
-    expect(() => WeightEma.restore(m, { decay: 0.9, updates: 3, weights: [new Float32Array(2)] })).toThrow(/weights of other sizes/);
+    expect(() => WeightEma.restore(m, { decay: 0.9, updates: 3, warmupPower: 0, weights: [new Float32Array(2)] })).toThrow(/weights of other sizes/);
     expect(() => WeightEma.start(m, 1)).toThrow(/decay/);
     m.dispose();
   });
@@ -121,12 +136,12 @@ describe('training with ema', () => {
   });
 
   test('on the onnxruntime engine the average follows the steps too', async () => {
-    const result = await train(testConfig(tmpDir(), { epochs: 2, ema: 0.9, lr: 3e-3, engine: 'onnxruntime', workers: 1 }), {
+    const result = await train(testConfig(tmpDir(), { epochs: 2, ema: 0.9, emaWarmup: 0.75, lr: 3e-3, engine: 'onnxruntime', workers: 1 }), {
       dataset: ds, createModel: factory,
     });
     expect(result.engine).toBe('onnxruntime');
     const last = await readCheckpoint(path.join(result.out, 'last'));
-    expect(last.ema?.updates).toBe(6);
+    expect(last.ema).toMatchObject({ updates: 6, warmupPower: 0.75 });
     const averaged = allWeights(result.model);
     last.ema!.weights.forEach((w, i) => expect(Array.from(w)).toEqual(averaged[i]));
     expect(allWeights(last.model)).not.toEqual(averaged);

@@ -42,6 +42,7 @@ interface TrainFlags {
   earlyStopping?: number;
   workers?: number;
   ema?: number;
+  emaWarmup?: number;
   teachers?: string;
   teacherWeight?: number;
   teacherTemperature?: number;
@@ -87,6 +88,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     earlyStopping: f.earlyStopping,
     workers: f.workers,
     ema: f.ema,
+    emaWarmup: f.emaWarmup,
     teachers: f.teachers === undefined ? undefined : f.teachers.split(',').map((t) => t.trim()).filter(Boolean),
     teacherWeight: f.teacherWeight,
     teacherTemperature: f.teacherTemperature,
@@ -167,6 +169,7 @@ export function register(program: Command): void {
     .option('--val-fraction <x>', 'validation part of the training split', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
     .option('--ema <decay>', 'validate, keep and export a moving average of the weights with this decay per step (e.g. 0.999; 0 = off)', number)
+    .option('--ema-warmup <power>', "EMA warm-up as timm's: decay min(ema, 1 - (1 + step)^-power), e.g. 0.75 from scratch (0 = the plain mean until 1/(1 - ema) steps)", number)
     .option('--teachers <models>', 'distil from these trained models (comma-separated model folders or .onnx files): targets mix in their flip-averaged probabilities')
     .option('--teacher-weight <w>', "weight of the teachers' probabilities in each target (default 0.5)", number)
     .option('--teacher-temperature <t>', "soften the teachers' probabilities: softmax(logits / t) (default 1)", number)

@@ -141,13 +141,15 @@ function readOptimizer(dir: string): OptimizerState | undefined {
 interface EmaFile {
   decay: number;
   updates: number;
+  /** Absent in checkpoints from before the warm-up option: 0. */
+  warmupPower?: number;
   sizes: number[];
   bytes: number;
 }
 
 function writeEma(dir: string, ema: EmaState): void {
   const bin = concatFloats(ema.weights);
-  const json: EmaFile = { decay: ema.decay, updates: ema.updates, sizes: ema.weights.map((w) => w.length), bytes: bin.length };
+  const json: EmaFile = { decay: ema.decay, updates: ema.updates, warmupPower: ema.warmupPower, sizes: ema.weights.map((w) => w.length), bytes: bin.length };
   writeFileAtomic(path.join(dir, 'ema.bin'), bin);
   writeJsonAtomic(path.join(dir, 'ema.json'), json);
 }
@@ -159,7 +161,7 @@ function readEma(dir: string): EmaState | undefined {
   if (!Array.isArray(json.sizes) || json.sizes.reduce((a, b) => a + b, 0) * 4 !== json.bytes) {
     throw new FerError(`${jsonFile}: its sizes do not add up to its ${json.bytes} bytes: the checkpoint is damaged.`, { file: jsonFile });
   }
-  return { decay: json.decay, updates: json.updates, weights: splitFloats(readBin(dir, 'ema', json.bytes), json.sizes) };
+  return { decay: json.decay, updates: json.updates, warmupPower: json.warmupPower ?? 0, weights: splitFloats(readBin(dir, 'ema', json.bytes), json.sizes) };
 }
 
 function readJson<T>(file: string): T {

@@ -2,7 +2,9 @@
  * A moving average of the model's weights (as timm's ModelEma): after every step
  * ema = d * ema + (1 - d) * weights with d = min(decay, n / (n + 1)) at the n-th update, i.e. the plain mean of
  * the starting weights and every step's until 1/(1 - decay) steps, then an exponential average over about that many steps (no bias
- * towards the starting weights, as with Adam's bias correction). Validation, best/ and the shipped model use the
+ * towards the starting weights, as with Adam's bias correction). From scratch, that mean keeps the early, poor
+ * weights in the average for a long time: a warm-up power p (timm's ModelEmaV3) uses d = min(decay, 1 - (1 + n)^-p)
+ * instead, a window that grows as n^p (p = 3/4: 180 steps at step 1000, 1000 steps from step 10000 on). Validation, best/ and the shipped model use the
  * averaged weights, which sit nearer the middle of the region the optimizer wanders in late in training.
  * All weights are averaged, batch-norm moving statistics included (as timm averages buffers), so the statistics
  * match the averaged kernels.
@@ -13,6 +15,8 @@ export interface EmaState {
   decay: number;
   /** Steps averaged so far. */
   updates: number;
+  /** 0: the mean-then-exponential rule; > 0: timm's warm-up power (see the file comment). */
+  warmupPower: number;
   /** One array per weight, in model.weights order (trainable and not). */
   weights: Float32Array[];
 }
@@ -25,9 +29,10 @@ export class WeightEma {
   private constructor(private readonly s: EmaState) {}
 
   /** Start averaging from the model's current weights. */
-  static start(model: tf.LayersModel, decay: number): WeightEma {
+  static start(model: tf.LayersModel, decay: number, warmupPower = 0): WeightEma {
     if (!(decay > 0 && decay < 1)) throw new RangeError(`EMA decay must be in (0, 1), got ${decay}`);
-    return new WeightEma({ decay, updates: 0, weights: weightVariables(model).map((v) => new Float32Array(v.dataSync() as Float32Array)) });
+    if (!(warmupPower >= 0 && warmupPower <= 1)) throw new RangeError(`EMA warm-up power must be in [0, 1], got ${warmupPower}`);
+    return new WeightEma({ decay, updates: 0, warmupPower, weights: weightVariables(model).map((v) => new Float32Array(v.dataSync() as Float32Array)) });
   }
 
   /** Continue a saved average; its arrays must match the model's trainable weights. */
@@ -42,7 +47,8 @@ export class WeightEma {
   /** The decay used at the next update. */
   currentDecay(): number {
     const n = this.s.updates + 1;
-    return Math.min(this.s.decay, n / (n + 1));
+    const warmup = this.s.warmupPower > 0 ? 1 - (1 + n) ** -this.s.warmupPower : n / (n + 1);
+    return Math.min(this.s.decay, warmup);
   }
 
   /** Fold the model's current weights into the average (call after every optimizer step). */

@@ -248,7 +248,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     throw new FerError(`The model has ${outShape[outShape.length - 1]} outputs but the data has ${C} classes.`);
   }
   const fromLogits = !outputsProbabilities(model);
-  const ema = cfg.ema > 0 ? (savedEma ? WeightEma.restore(model, savedEma) : WeightEma.start(model, cfg.ema)) : undefined;
+  const ema = cfg.ema > 0 ? (savedEma ? WeightEma.restore(model, savedEma) : WeightEma.start(model, cfg.ema, cfg.emaWarmup)) : undefined;
 
   const batches = batchesPerEpoch(data.train.size, cfg.batchSize);
   const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.epochs);
