@@ -4,7 +4,7 @@
  * inputs, on the TF.js backend(s) asked for, and optionally PyTorch on the same architectures (benchmarks/pytorch_train.py)
  * for the ratio.
  *
- *   node benchmarks/train-speed.bench.js [--models vgg-compact,resnet18] [--backends wasm,onnxruntime,onnxruntime-x2] [--batch 64]
+ *   node benchmarks/train-speed.bench.js [--models <shipped arch>,vgg-compact,resnet18] [--backends wasm,onnxruntime,onnxruntime-x2] [--batch 64]
  *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
@@ -23,10 +23,20 @@ const fs = require('fs');
 
 const ROOT = path.resolve(__dirname, '..');
 
+/** The shipped model's architecture (checkpoints/fer-lab-default/config.json), benchmarked first by default. */
+function shippedArch() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'checkpoints', 'fer-lab-default', 'config.json'), 'utf8')).arch;
+  } catch {
+    return undefined;
+  }
+}
+
 function parseArgs(argv) {
   // Under `npm run bench` (FER_BENCH_RUNNER=1) the PyTorch reference runs too, for the ratio.
   const args = {
-    models: ['vgg-compact', 'resnet18'],
+    // the shipped architecture, the issue's compact VGG and ResNet-18
+    models: [...new Set([shippedArch(), 'vgg-compact', 'resnet18'].filter(Boolean))],
     backends: ['wasm', 'onnxruntime', 'onnxruntime-x2'],
     batch: 64,
     steps: 5,
