@@ -8,7 +8,10 @@ A cell fails when the kernel replies with status "error" (tslab: compile errors 
 it prints to stderr instead of sending an error message) or when its outputs contain tslab's markers for errors that
 escaped a cell ("UncaughtException:", "UnhandledPromiseRejection:"). Such late errors surface in the output of
 whichever cell runs next, so a settle cell that only waits is appended to catch the ones thrown by the last cell.
-The executed notebook (settle cell removed) is written to "output"; a JSON summary to "result".
+An error thrown between two cells goes to the finished cell's output, which nbclient no longer reads (a loaded
+machine widens that gap): a hidden first cell records every escaped error in the kernel, and the settle cell prints
+those recorded before it started.
+The executed notebook (hidden cells removed) is written to "output"; a JSON summary to "result".
 """
 import copy
 import json
@@ -21,6 +24,23 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 ASYNC_MARKERS = ("UncaughtException:", "UnhandledPromiseRejection:")
 SETTLE_TAG = "fer-lab-settle"
+SETUP_TAG = "fer-lab-setup"
+HIDDEN_TAGS = (SETUP_TAG, SETTLE_TAG)
+# tslab keeps top-level declarations between cells; the listeners run beside tslab's own (which print the markers).
+SETUP_SOURCE = """const ferLabRunnerEscapedErrors: Array<{ at: number; text: string }> = [];
+process.on('unhandledRejection', (reason) => {
+  ferLabRunnerEscapedErrors.push({ at: Date.now(), text: `UnhandledPromiseRejection: ${reason instanceof Error ? reason.stack : String(reason)}` });
+});
+process.on('uncaughtException', (err) => {
+  ferLabRunnerEscapedErrors.push({ at: Date.now(), text: `UncaughtException: ${err.stack ?? String(err)}` });
+});"""
+# Errors recorded before this cell started escaped between cells; later ones tslab prints here itself.
+SETTLE_SOURCE = """{
+  const settleStart = Date.now();
+  const missed = ferLabRunnerEscapedErrors.filter((e) => e.at < settleStart);
+  if (missed.length) console.error(missed.map((e) => e.text).join('\\n'));
+}
+await new Promise((resolve) => setTimeout(resolve, %d));"""
 # Marks the div of a chart made by fer-lab's viz/plotly.ts (plotlyHtml).
 PLOTLY_MARK = 'id="fer-plot-'
 
@@ -60,10 +80,8 @@ def drop_static_twins(nb):
 def main():
     spec = json.load(open(sys.argv[1]))
     nb = nbformat.read(spec["input"], as_version=4)
-    settle = nbformat.v4.new_code_cell(
-        "await new Promise((resolve) => setTimeout(resolve, %d));" % spec.get("settle_ms", 500),
-        metadata={"tags": [SETTLE_TAG]},
-    )
+    settle = nbformat.v4.new_code_cell(SETTLE_SOURCE % spec.get("settle_ms", 500), metadata={"tags": [SETTLE_TAG]})
+    nb.cells.insert(0, nbformat.v4.new_code_cell(SETUP_SOURCE, metadata={"tags": [SETUP_TAG]}))
     nb.cells.append(settle)
     replies = {}
 
@@ -86,16 +104,19 @@ def main():
     try:
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
+                shown_index = index - 1  # the index in the user's notebook (the setup cell is first)
                 if cell.cell_type != "code":
                     continue
-                is_settle = SETTLE_TAG in cell.metadata.get("tags", [])
-                if not is_settle:
+                tags = cell.metadata.get("tags", [])
+                is_settle = SETTLE_TAG in tags
+                is_hidden = any(t in tags for t in HIDDEN_TAGS)
+                if not is_hidden:
                     code_number += 1
                 t0 = time.time()
                 try:
                     client.execute_cell(cell, index)
                 except CellTimeoutError:
-                    result["failure"] = {"kind": "timeout", "index": index, "number": code_number,
+                    result["failure"] = {"kind": "timeout", "index": shown_index, "number": code_number,
                                          "source": cell.source,
                                          "error": "cell did not finish within %s s" % spec["timeout"]}
                     break
@@ -104,17 +125,17 @@ def main():
                 status = reply.get("content", {}).get("status", "ok")
                 text = "".join(output_text(o) for o in cell.get("outputs", []))
                 marker = next((m for m in ASYNC_MARKERS if m in text), None)
-                if not is_settle:
-                    last_code = (index, cell)
-                    result["cells"].append({"number": code_number, "index": index, "seconds": round(seconds, 2)})
+                if not is_hidden:
+                    last_code = (shown_index, cell)
+                    result["cells"].append({"number": code_number, "index": shown_index, "seconds": round(seconds, 2)})
                 if status != "ok":
-                    result["failure"] = {"kind": "error", "index": index, "number": code_number,
+                    result["failure"] = {"kind": "error", "index": shown_index, "number": code_number,
                                          "source": cell.source,
                                          "error": stderr_text(cell) or text or "kernel reported status %s" % status}
                     break
                 if marker:
                     where = ("after the last cell ran" if is_settle else "while this cell ran")
-                    shown = last_code if is_settle else (index, cell)
+                    shown = last_code if is_settle else (shown_index, cell)
                     result["failure"] = {"kind": "async", "index": shown[0], "number": code_number,
                                          "afterLast": is_settle, "source": shown[1].source,
                                          "error": "%s (a late error from an async task, reported %s; it may come "
@@ -128,7 +149,7 @@ def main():
                              "error": "%s: %s" % (type(err).__name__, err)}
     result["ok"] = result["failure"] is None
     result["seconds"] = round(time.time() - started, 2)
-    nb.cells = [c for c in nb.cells if SETTLE_TAG not in c.metadata.get("tags", [])]
+    nb.cells = [c for c in nb.cells if not any(t in c.metadata.get("tags", []) for t in HIDDEN_TAGS)]
     nbformat.write(nb, spec["output"])
     if spec.get("html") and result["ok"]:
         from nbconvert import HTMLExporter

@@ -115,18 +115,26 @@ describe('the notebook runner', () => {
       // Returns at once (the cell itself is "ok"); the rejection happens 50 ms later.
       "setTimeout(() => { Promise.reject(new Error('deliberate late rejection')); }, 50);",
     ]);
+    write('between_cells.ipynb', [
+      // Rejects right after the cell returns: usually before the next cell starts, where tslab routes the error to
+      // the finished cell's output, which nbclient no longer reads.
+      "setTimeout(() => { Promise.reject(new Error('deliberate rejection between cells')); }, 0);",
+      'const after = 2;',
+      'after * 2',
+    ]);
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   test(
     'passes a clean notebook and fails on a sync throw and a late async rejection, naming the cell',
     async () => {
-      const out = await runNotebooks(['clean.ipynb', 'sync_throw.ipynb', 'late_rejection.ipynb'].map((f) => path.join(dir, f)));
+      const out = await runNotebooks(['clean.ipynb', 'sync_throw.ipynb', 'late_rejection.ipynb', 'between_cells.ipynb'].map((f) => path.join(dir, f)));
       expect(out.code).toBe(1);
-      const [clean, sync, late] = out.summary;
+      const [clean, sync, late, between] = out.summary;
 
       expect(clean.ok).toBe(true);
       expect(clean.cells.map((c) => c.number)).toEqual([1, 2, 3]);
+      expect(clean.cells.map((c) => c.index)).toEqual([0, 1, 2]); // the runner's hidden cells are not counted
 
       expect(sync.ok).toBe(false);
       expect(sync.failure?.kind).toBe('error');
@@ -141,6 +149,10 @@ describe('the notebook runner', () => {
       expect(late.failure?.source).toContain('setTimeout');
       expect(late.failure?.error).toContain('UnhandledPromiseRejection');
       expect(late.failure?.error).toContain('deliberate late rejection');
+
+      expect(between.ok).toBe(false);
+      expect(between.failure?.kind).toBe('async');
+      expect(between.failure?.error).toContain('deliberate rejection between cells');
     },
     5 * 60 * 1000,
   );
