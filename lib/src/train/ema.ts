@@ -1,11 +1,12 @@
 /**
  * A moving average of the model's weights (as timm's ModelEma): after every step
  * ema = d * ema + (1 - d) * weights with d = min(decay, n / (n + 1)) at the n-th update, i.e. the plain mean of
- * the starting weights and every step's until 1/(1 - decay) steps, then an exponential average over about that many steps (no bias
- * towards the starting weights, as with Adam's bias correction). From scratch, that mean keeps the early, poor
- * weights in the average for a long time: a warm-up power p (timm's ModelEmaV3) uses d = min(decay, 1 - (1 + n)^-p)
- * instead, a window that grows as n^p (p = 3/4: 180 steps at step 1000, 1000 steps from step 10000 on). Validation, best/ and the shipped model use the
- * averaged weights, which sit nearer the middle of the region the optimizer wanders in late in training.
+ * the starting weights and every step's until 1/(1 - decay) steps, then an exponential average over about that
+ * many steps (no bias towards the starting weights, as with Adam's bias correction). From scratch, that mean keeps
+ * the early, poor weights in the average for a long time: a warm-up power p (timm's ModelEmaV3) uses
+ * d = min(decay, 1 - (1 + n)^-p) instead, a window that grows as n^p (p = 3/4: 180 steps at step 1000, 1000 steps
+ * from step 10000 on). Validation, best/ and the shipped model use the averaged weights, which sit nearer the
+ * middle of the region the optimizer wanders in late in training.
  * All weights are averaged, batch-norm moving statistics included (as timm averages buffers), so the statistics
  * match the averaged kernels.
  */
