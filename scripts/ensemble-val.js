@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
- * Validation accuracy of trained models, alone and averaged (flip TTA), on a run's validation split: is an ensemble
- * of them a better teacher (`fer train --teachers`) than the best one alone? Validation only: PublicTest chooses
- * nothing.
+ * Validation accuracy of trained models, alone and averaged (flip TTA; every subset of two or more), on a run's
+ * validation split: which ensemble of them is the best teacher (`fer train --teachers`)? Validation only: PublicTest
+ * chooses nothing.
  *
  *   node scripts/ensemble-val.js --run <run folder whose split to use> --data <dataset> [--json out.json] <model>...
  *
@@ -35,26 +35,36 @@ async function main() {
     }
     return correct / val.size;
   };
-  const sum = new Float32Array(val.size * K);
   const models = [];
+  const tta = []; // each model's flip-averaged probabilities, for the subset ensembles below
   for (const model of positionals) {
     const predictor = await fer.loadPredictor(model);
     try {
       const single = accuracy(await predictor.predict(val.pixels));
       const probs = await fer.predictWithTta(predictor, val.pixels, { mode: 'flip' });
-      probs.forEach((p, i) => (sum[i] += p));
+      tta.push(probs);
       models.push({ model, accuracy: single, flipTta: accuracy(probs) });
       console.log(`${model}: ${(100 * single).toFixed(2)}%, with flip TTA ${(100 * accuracy(probs)).toFixed(2)}%`);
     } finally {
       await predictor.dispose();
     }
   }
-  const ensemble = accuracy(sum);
-  console.log(`mean of the ${positionals.length} (flip TTA): ${(100 * ensemble).toFixed(2)}% on ${val.size} validation images`);
+  // Every subset of two or more models: which teachers to combine is itself a validation-only choice.
+  const subsets = [];
+  for (let mask = 1; mask < 1 << tta.length; mask++) {
+    const members = tta.map((_, j) => j).filter((j) => mask & (1 << j));
+    if (members.length < 2) continue;
+    const sum = new Float32Array(val.size * K);
+    for (const j of members) tta[j].forEach((p, i) => (sum[i] += p));
+    subsets.push({ models: members.map((j) => positionals[j]), flipTta: accuracy(sum) });
+    console.log(`mean of ${members.map((j) => positionals[j]).join(' + ')} (flip TTA): ${(100 * accuracy(sum)).toFixed(2)}%`);
+  }
+  const ensemble = subsets.length ? subsets[subsets.length - 1].flipTta : models[0].flipTta;
+  console.log(`mean of all ${positionals.length} (flip TTA): ${(100 * ensemble).toFixed(2)}% on ${val.size} validation images`);
   if (values.json) {
     const out = {
       command: `node scripts/ensemble-val.js ${process.argv.slice(2).join(' ')}`,
-      date: new Date().toISOString(), valImages: val.size, models, ensembleFlipTta: ensemble,
+      date: new Date().toISOString(), valImages: val.size, models, subsets, ensembleFlipTta: ensemble,
     };
     fs.mkdirSync(path.dirname(values.json), { recursive: true });
     fs.writeFileSync(`${values.json}.tmp`, JSON.stringify(out, null, 2) + '\n');
