@@ -46,3 +46,34 @@ test('SIGINT saves the last checkpoint and exits cleanly', async () => {
   expect(fs.existsSync(path.join(out, 'last', 'optimizer.bin'))).toBe(true);
   expect(stdout).toMatch(new RegExp(`Interrupted: ${state.epoch} epoch`));
 });
+
+test('a second SIGINT stops the process by the signal; the first only aborts', async () => {
+  // a process that installs the handler and then waits: the first Ctrl-C must abort the controller and leave the
+  // process running, the second must end it as SIGINT would without a handler
+  const script = `
+    const { abortOnSigint } = require(${JSON.stringify(path.join(ROOT, 'lib', 'dist', 'train', 'callbacks'))});
+    const controller = new AbortController();
+    abortOnSigint(controller, () => console.log('first'));
+    controller.signal.addEventListener('abort', () => console.log('aborted'));
+    setInterval(() => {}, 1000);
+    console.log('ready');`;
+  const child = spawn(process.execPath, ['-e', script]);
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })));
+  const waitFor = async (text: string) => {
+    const started = Date.now();
+    while (!stdout.includes(text)) {
+      if (Date.now() - started > 20_000 || child.exitCode !== null) throw new Error(`no "${text}" in ${stdout}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await waitFor('ready');
+  child.kill('SIGINT');
+  await waitFor('aborted');
+  expect(stdout).toMatch(/first\naborted/);
+  expect(child.exitCode).toBeNull();
+  child.kill('SIGINT');
+  expect(await exited).toEqual({ code: null, signal: 'SIGINT' });
+});

@@ -117,12 +117,18 @@ export function writeHistory(out: string, history: readonly EpochRecord[]): void
 }
 
 /**
- * Abort `controller` on the first Ctrl-C (the trainer then saves and returns); a second Ctrl-C exits at once.
- * Returns a function that removes the handler.
+ * Abort `controller` on the first Ctrl-C (the trainer then saves and returns); a second Ctrl-C stops the process at
+ * once. Returns a function that removes the handler.
  */
 export function abortOnSigint(controller: AbortController, onFirst?: () => void): () => void {
   const handler = () => {
-    if (controller.signal.aborted) process.exit(130);
+    if (controller.signal.aborted) {
+      // Second Ctrl-C: drop the handler and raise SIGINT again, so the process dies by the signal as if no handler
+      // had been installed (the shell and parent processes see "killed by SIGINT", exit status 130).
+      process.off('SIGINT', handler);
+      process.kill(process.pid, 'SIGINT');
+      return;
+    }
     onFirst?.();
     controller.abort();
   };
