@@ -12,8 +12,9 @@
  * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
  *    (report, metrics and charts in results/fer-lab-default/),
  * 4. writes MODEL_CARD.md from those numbers, then swaps the folder in atomically;
- * 5. keeps the run's last checkpoint (weights, optimizer state, position) in checkpoints/runs/<name>, so anyone can
- *    continue the training with `fer train --resume --out checkpoints/runs/<name>`.
+ * 5. keeps the run (best/, last/ and its history) in checkpoints/runs/<name>, where `fer train --resume --out
+ *    checkpoints/runs/<name>` continues it and `--init checkpoints/runs/<name>/best` starts a new cycle (the repository
+ *    commits last/ only for the runs before fer-lab-wide: see .gitignore).
  * Every figure in the card comes from the files this script writes.
  */
 const { execFileSync } = require('child_process');
@@ -169,9 +170,11 @@ ${earlierCommands}npx fer train --data ${data} --config ${rel(recipe)} --out ${r
 node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}
 \`\`\`
 
-The run's last checkpoint (weights, Adam state, epoch and batch) is kept in \`${rel(keepRun)}\`; more epochs:
-\`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`, then ship again with \`--run ${rel(keepRun)}\`
-(\`best/\` is rewritten there when validation accuracy improves).
+The run's best weights are kept in \`${rel(keepRun)}/best\`: a further cycle starts from them with
+\`--init ${rel(keepRun)}/best\` (the recipes of the later runs do). Its last checkpoint (weights, Adam state, epoch and
+batch) is written to \`${rel(keepRun)}/last\` on the machine that trained it, which continues the run with
+\`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`; the repository keeps \`last/\` only for the runs
+before fer-lab-wide (.gitignore), to stay small.
 
 Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}${config.weightDecay > 0 ? `; weight decay ${config.weightDecay} (${config.optimizer === 'adam' ? 'AdamW' : 'L2'}, kernels only)` : ''}${config.ema > 0 ? `; the model is the moving average of the weights (decay ${config.ema} per step, batch-norm statistics included: \`--ema\`)` : ''}${config.teachers?.length ? `; distilled from ${config.teachers.map((t) => `\`${t}\``).join(', ')} (training targets ${1 - config.teacherWeight} x label + ${config.teacherWeight} x the teachers' flip-averaged probabilities${config.teacherTemperature !== 1 ? ` at temperature ${config.teacherTemperature}` : ''}: \`--teachers\`)` : ''}; ${config.epochs} epochs; seed ${config.seed}.
 ${logitAdjustCard(logitAdjustment, meta.classes, config)}
