@@ -56,8 +56,9 @@ async function main() {
     if (members.length < 2) continue;
     const sum = new Float32Array(val.size * K);
     for (const j of members) tta[j].forEach((p, i) => (sum[i] += p));
-    subsets.push({ models: members.map((j) => positionals[j]), flipTta: accuracy(sum) });
-    console.log(`mean of ${members.map((j) => positionals[j]).join(' + ')} (flip TTA): ${(100 * accuracy(sum)).toFixed(2)}%`);
+    const subset = { models: members.map((j) => positionals[j]), flipTta: accuracy(sum) };
+    subsets.push(subset);
+    console.log(`mean of ${subset.models.join(' + ')} (flip TTA): ${(100 * subset.flipTta).toFixed(2)}%`);
   }
   const ensemble = subsets.length ? subsets[subsets.length - 1].flipTta : models[0].flipTta;
   console.log(`mean of all ${positionals.length} (flip TTA): ${(100 * ensemble).toFixed(2)}% on ${val.size} validation images`);
