@@ -282,25 +282,28 @@ class TrainingGraphBuilder {
     // Small feature maps: onnxruntime's Conv runs one small GEMM per image there (25 GFLOP/s measured on 6x6x256),
     // while one GEMM over the whole batch reaches 150+. Large maps: its per-image im2col stays in cache and wins.
     const asGemm = ho * wo <= this.options.gemmConvMaxPixels;
-    const fwd = asGemm ? this.convForwardGemm(name, geo, x.name, kernelTf, bias) : this.convForwardOrt(name, geo, x.name, kernelTf, bias);
+    const fwd: { y: string; cols?: string; kernelOihw?: string } = asGemm
+      ? this.convForwardGemm(name, geo, x.name, kernelTf, bias)
+      : this.convForwardOrt(name, geo, x.name, kernelTf, bias);
     const out: Value = { name: fwd.y, shape: [-1, cout, ho, wo], needsGrad: true };
     this.onBackward(out, (dy) => {
       // Batch-innermost layouts: dy as [out, ho*wo*N], the input's im2col matrix as [in*kh*kw, ho*wo*N].
       const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 2, 3, 0] }), this.int64([cout, -1])], {}, `${name}_dyt`);
       const cols = fwd.cols ?? this.im2col(`${name}_x`, this.toChannelsFirst(x.name, cin, h * w), geo, false);
-      // dW[o,(i,a,b)] = sum_{n,p,q} dy[n,o,p,q] * xpad[n,i,p*s+a,q*s+b]: one GEMM over the whole batch.
-      const dwFlat = this.op('Gemm', [dyt, cols], { transB: 1 }, `${name}_dw`);
-      // [out, in*kh*kw] -> TF layout [kh, kw, in, out]
-      const dwTf = this.op('Transpose', [this.op('Reshape', [dwFlat, this.int64([cout, cin, kh, kw])])], { perm: [2, 3, 1, 0] }, `${name}_dw_tf`);
-      this.addGrad(kernelTf, dwTf);
+      // dW[(i,a,b),o] = sum_{n,p,q} xpad[n,i,p*s+a,q*s+b] * dy[n,o,p,q]: one GEMM over the whole batch, whose
+      // [in,kh,kw,out] result reaches TF's [kh,kw,in,out] by moving whole rows of `out` (a fast transpose).
+      const dwIhwo = this.op('Reshape', [this.op('Gemm', [cols, dyt], { transB: 1 }, `${name}_dw`), this.int64([cin, kh, kw, cout])]);
+      this.addGrad(kernelTf, this.op('Transpose', [dwIhwo], { perm: [1, 2, 0, 3] }, `${name}_dw_tf`));
       if (bias) this.addGrad(bias, this.op('ReduceSum', [dyt, this.int64([1])], { keepdims: 0 }, `${name}_db`));
       if (!x.needsGrad) return;
-      if (asGemm) {
+      if (!fwd.kernelOihw) {
         // dx[i,pos] = sum_{o,a,b} W[o,i,a,b] * dy[o, the output that read pos through tap (a,b)]: gather dy's
-        // "transposed im2col" (zero where no output reads pos), then one GEMM with W as [in, out*kh*kw].
+        // "transposed im2col" (zero where no output reads pos), then one GEMM with W as [out*kh*kw, in]
+        // (transposed in the GEMM; [out,kh,kw,in] is TF's kernel as a plain 2-D transpose).
         const dcols = this.im2col(`${name}_dy`, this.op('Reshape', [dyt, this.int64([cout, ho * wo, -1])]), geo, true);
-        const wt = this.op('Reshape', [this.op('Transpose', [kernelTf], { perm: [2, 3, 0, 1] }), this.int64([cin, cout * kh * kw])], {}, `${name}_w_t`);
-        this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wt, dcols], {}, `${name}_dxm`), cin, h, w, `${name}_dx`));
+        const wOhwi = this.op('Transpose', [this.op('Reshape', [kernelTf, this.int64([kh * kw * cin, cout])])], { perm: [1, 0] }, `${name}_w_ohwi`);
+        const wm = this.op('Reshape', [wOhwi, this.int64([cout * kh * kw, cin])], {}, `${name}_w_t`);
+        this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wm, dcols], { transA: 1 }, `${name}_dxm`), cin, h, w, `${name}_dx`));
       } else {
         this.addGrad(x.name, this.inputGradient(name, dy, geo, kernelTf, fwd.kernelOihw, 1));
       }
@@ -360,7 +363,7 @@ class TrainingGraphBuilder {
   }
 
   /** onnxruntime's Conv (NCHW, kernel transposed from TF's [kh,kw,in,out] to OIHW in the graph). */
-  private convForwardOrt(name: string, geo: ConvGeometry, x: string, kernelTf: string, bias: string | undefined): { y: string; kernelOihw: string; cols?: string } {
+  private convForwardOrt(name: string, geo: ConvGeometry, x: string, kernelTf: string, bias: string | undefined): { y: string; kernelOihw: string } {
     const { kh, kw, sh, sw, pads } = geo;
     const kernelOihw = this.op('Transpose', [kernelTf], { perm: [3, 2, 0, 1] }, `${name}_w_oihw`);
     const y = this.op('Conv', bias ? [x, kernelOihw, bias] : [x, kernelOihw], { kernel_shape: [kh, kw], strides: [sh, sw], pads }, name);
@@ -368,15 +371,16 @@ class TrainingGraphBuilder {
   }
 
   /** Convolution as im2col (one Gather) + one GEMM over the whole batch; the im2col matrix is reused for dW. */
-  private convForwardGemm(name: string, geo: ConvGeometry, x: string, kernelTf: string, bias: string | undefined): { y: string; kernelOihw: string; cols: string } {
+  private convForwardGemm(name: string, geo: ConvGeometry, x: string, kernelTf: string, bias: string | undefined): { y: string; cols: string } {
     const { cin, cout, h, w, ho, wo, kh, kw } = geo;
-    const kernelOihw = this.op('Transpose', [kernelTf], { perm: [3, 2, 0, 1] }, `${name}_w_oihw`);
-    const wm = this.op('Reshape', [kernelOihw, this.int64([cout, cin * kh * kw])], {}, `${name}_w_mat`);
+    // The weights as [in*kh*kw, out] (transposed in the GEMM): TF's [kh,kw,in,out] with whole rows of `out` moved,
+    // where OIHW would move single floats (2-3x slower on vgg-wide's 384x384 kernel).
+    const wm = this.op('Reshape', [this.op('Transpose', [kernelTf], { perm: [2, 0, 1, 3] }), this.int64([cin * kh * kw, cout])], {}, `${name}_w_mat`);
     const cols = this.im2col(`${name}_x`, this.toChannelsFirst(x, cin, h * w), geo, false);
     const inputs = [wm, cols];
     if (bias) inputs.push(this.op('Reshape', [bias, this.int64([cout, 1])], {}, `${name}_b_col`));
-    const ym = this.op('Gemm', inputs, {}, `${name}_mat`);
-    return { y: this.fromChannelsFirst(ym, cout, ho, wo, name), kernelOihw, cols };
+    const ym = this.op('Gemm', inputs, { transA: 1 }, `${name}_mat`);
+    return { y: this.fromChannelsFirst(ym, cout, ho, wo, name), cols };
   }
 
   /** NCHW [N,C,H,W] -> [C, H*W, N] (batch innermost, so im2col gathers whole batch rows). */
@@ -422,7 +426,7 @@ class TrainingGraphBuilder {
     }
     const padded = this.op('Pad', [v, this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_zrow`);
     const taps = this.b.init(`${name}_im2col_index`, [kh * kw, dstH * dstW], index);
-    return this.op('Reshape', [this.op('Gather', [padded, taps], { axis: 1 }), this.int64([c * kh * kw, -1])], {}, `${name}_cols`);
+    return this.op('Reshape', [this.op('Gather', [padded, taps], { axis: 1 }, `${name}_im2col`), this.int64([c * kh * kw, -1])], {}, `${name}_cols`);
   }
 
   private dense(layer: Layer, cfg: LayerConfig, x: Value): Value {

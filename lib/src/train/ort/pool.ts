@@ -75,7 +75,10 @@ export class OrtWorkerPool {
     return this.handles.length;
   }
 
-  /** The whole batch's outputs, computed in shares (the weights are read from the shared params buffer). */
+  /**
+   * The whole batch's outputs, computed in shares (the weights are read from the shared params buffer). The
+   * gradients are the pool's own buffers: valid until the next run.
+   */
   async run(batch: GraphBatch): Promise<GraphOutputs> {
     const { n } = batch;
     const used = Math.min(this.handles.length, n);
@@ -90,8 +93,8 @@ export class OrtWorkerPool {
       if (s.value.type !== 'step') throw new FerError('Training worker sent an unexpected reply.');
       return s.value;
     });
-    const grads = this.grads[0].map((first, i) => {
-      const sum = new Float32Array(first);
+    // Summed in place into the first worker's buffer (it writes it afresh next step): no 10 MB allocation per step.
+    const grads = this.grads[0].map((sum, i) => {
       for (let k = 1; k < used; k++) {
         const g = this.grads[k][i];
         for (let j = 0; j < sum.length; j++) sum[j] += g[j];
