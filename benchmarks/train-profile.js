@@ -6,8 +6,11 @@
  *   node benchmarks/train-profile.js [--arch vgg-compact] [--batch 64] [--threads 2] [--runs 4] [--top 25]
  *        [--gemm-max-pixels 144] (convolutions with at most this many output pixels as im2col + GEMM)
  *        [--opt-level all] (onnxruntime graph optimisation: disabled, basic, extended or all)
+ *        [--wall-only] (no profiler: the median wall time of `runs` steps, for before/after comparisons; the
+ *        profiler's per-node overhead inflates whole steps and can rank graph variants differently)
  *
- * Uses the built lib (lib/dist). Not part of `npm run bench` (it measures parts, not a goal).
+ * Uses the built lib (lib/dist; FER_DIST=<folder in lib> takes another build, e.g. one of the previous commit for a
+ * before/after pair). Not part of `npm run bench` (it measures parts, not a goal).
  */
 'use strict';
 const fs = require('fs');
@@ -28,11 +31,12 @@ async function main() {
       top: { type: 'string', default: '25' },
       'gemm-max-pixels': { type: 'string' },
       'opt-level': { type: 'string', default: 'all' },
+      'wall-only': { type: 'boolean', default: false },
     },
   });
-  const lib = require(path.join(ROOT, 'lib', 'dist'));
-  const { buildTrainingGraph } = require(path.join(ROOT, 'lib', 'dist', 'train', 'ort', 'graph'));
-  const { encodeModel } = require(path.join(ROOT, 'lib', 'dist', 'export', 'graph'));
+  const lib = require(path.join(ROOT, 'lib', process.env.FER_DIST ?? 'dist'));
+  const { buildTrainingGraph } = require(path.join(ROOT, 'lib', process.env.FER_DIST ?? 'dist', 'train', 'ort', 'graph'));
+  const { encodeModel } = require(path.join(ROOT, 'lib', process.env.FER_DIST ?? 'dist', 'export', 'graph'));
   await lib.initBackend('wasm');
   const n = Number(values.batch);
   const runs = Number(values.runs);
@@ -41,7 +45,8 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fer-profile-'));
   const session = await ort.InferenceSession.create(encodeModel(g.graph, { producerVersion: 'profile', metadata: {} }), {
     intraOpNumThreads: Number(values.threads), interOpNumThreads: 1, executionMode: 'sequential',
-    graphOptimizationLevel: values['opt-level'], enableProfiling: true, profileFilePrefix: path.join(dir, 'profile'),
+    graphOptimizationLevel: values['opt-level'],
+    ...(values['wall-only'] ? {} : { enableProfiling: true, profileFilePrefix: path.join(dir, 'profile') }),
   });
   const x = new Float32Array(n * 48 * 48).map((_, i) => 0.5 + 0.5 * Math.sin(i * 0.37));
   const targets = new Float32Array(n * 7).fill(1 / 7);
@@ -55,6 +60,20 @@ async function main() {
     feeds[d.input] = new ort.Tensor('float32', new Float32Array(n * d.shape.reduce((a, b) => a * b, 1)).fill(1), [n, ...d.shape]);
   }
   await session.run(feeds); // warm-up (also profiled; excluded below by taking the last `runs` runs)
+  if (values['wall-only']) {
+    await session.run(feeds);
+    const times = [];
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      await session.run(feeds);
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    console.log(`${values.arch}, batch ${n}, ${values.threads} threads, no profiler: median ${times[times.length >> 1].toFixed(1)} ms per step, fastest ${times[0].toFixed(1)}`);
+    await session.release();
+    fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) await session.run(feeds);
   const wall = (performance.now() - t0) / runs;

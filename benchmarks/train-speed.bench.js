@@ -5,11 +5,14 @@
  * for the ratio.
  *
  *   node benchmarks/train-speed.bench.js [--models <shipped arch>,vgg-compact,resnet18] [--backends wasm,onnxruntime,onnxruntime-x2] [--batch 64]
- *        [--steps 5] [--warmup 2] [--pytorch] [--json out.json]
+ *        [--steps 5] [--warmup 2] [--pytorch] [--rounds 1] [--json out.json]
  *
  * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
  * model's wasm heap does not slow down the next. img/s is wall-clock; img/cpu-s is images per second of CPU time
  * (all threads), which holds up better when the machine is shared. 'vs pytorch' is the wall-clock ratio.
+ * --rounds K measures everything K times, alternating which engine goes first (this shared VM's speed drifts by
+ * 15-40% over minutes, PyTorch's more than ours): each row is then the median over the rounds, and 'vs pytorch' the
+ * median of the rounds' own ratios (each round's engines ran back to back); every round is kept in the JSON.
  * Model specs: a registry name, or resnet18:cifar for the 3x3 stem.
  * Backends: a TF.js backend (wasm, cpu, tensorflow: tf.train.adam through the backend, one thread for wasm), or
  * 'onnxruntime': fer-lab's onnxruntime training engine (lib/src/train/ort, what `fer train` uses by default here)
@@ -42,6 +45,7 @@ function parseArgs(argv) {
     steps: 5,
     warmup: 2,
     pytorch: process.env.FER_BENCH_RUNNER === '1',
+    rounds: process.env.FER_BENCH_RUNNER === '1' ? 3 : 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -56,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--warmup') args.warmup = Number(next());
     else if (a === '--pytorch') args.pytorch = true;
     else if (a === '--no-pytorch') args.pytorch = false;
+    else if (a === '--rounds') args.rounds = Math.max(1, Math.round(Number(next())) || 1);
     else if (a === '--json') args.json = next();
     else if (a === '--child') args.child = JSON.parse(next());
     else if (a === '--help' || a === '-h') {
@@ -154,28 +159,55 @@ async function main() {
     console.log('RESULT ' + JSON.stringify(r));
     return;
   }
-  console.log(`Training speed, batch ${args.batch}, 48x48x1, Adam, ${args.steps} timed steps after ${args.warmup} warm-up (${loadNote()})`);
-  const rows = [];
-  for (const spec of args.models) {
-    const [model, stem] = spec.split(':'); // resnet18:cifar selects the stem
-    for (const backend of args.backends) {
-      const r = runChild({ model, stem, backend, batch: args.batch, steps: args.steps, warmup: args.warmup });
-      rows.push({ model: spec, backend, ...r });
-    }
-  }
-  if (args.pytorch) {
-    const pt = runPytorch(args.models, args.batch, args.steps, args.warmup);
+  console.log(`Training speed, batch ${args.batch}, 48x48x1, Adam, ${args.steps} timed steps after ${args.warmup} warm-up` +
+    `${args.rounds > 1 ? `, median of ${args.rounds} rounds` : ''} (${loadNote()})`);
+  const measureOurs = () => {
+    const rows = [];
     for (const spec of args.models) {
-      const r = pt.error ? { error: pt.error } : pt[spec] || { error: 'not measured' };
-      rows.push({ model: spec, backend: 'pytorch', ...r });
+      const [model, stem] = spec.split(':'); // resnet18:cifar selects the stem
+      for (const backend of args.backends) {
+        const r = runChild({ model, stem, backend, batch: args.batch, steps: args.steps, warmup: args.warmup });
+        rows.push({ model: spec, backend, ...r });
+      }
     }
+    return rows;
+  };
+  const measurePytorch = () => {
+    if (!args.pytorch) return [];
+    const pt = runPytorch(args.models, args.batch, args.steps, args.warmup);
+    return args.models.map((spec) => ({ model: spec, backend: 'pytorch', ...(pt.error ? { error: pt.error } : pt[spec] || { error: 'not measured' }) }));
+  };
+  const rounds = [];
+  for (let k = 0; k < args.rounds; k++) {
+    const pytorchFirst = k % 2 === 1;
+    const ours = pytorchFirst ? undefined : measureOurs();
+    const pytorch = measurePytorch();
+    const roundRows = [...(ours ?? measureOurs()), ...pytorch];
+    rounds.push(roundRows);
+    if (args.rounds > 1) console.log(`round ${k + 1}${pytorchFirst ? ' (PyTorch first)' : ''}: ${roundRows.map((r) => `${r.model} ${r.backend} ${r.error ? 'error' : r.imgPerSec.toFixed(1)}`).join(', ')}`);
   }
-  const ptSpeed = (m) => rows.find((r) => r.backend === 'pytorch' && r.model === m && r.imgPerSec)?.imgPerSec;
+  const median = (values) => {
+    const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    if (v.length === 0) return NaN;
+    return v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+  };
+  const ptIn = (roundRows, m) => roundRows.find((r) => r.backend === 'pytorch' && r.model === m && r.imgPerSec)?.imgPerSec;
+  // one row per model and engine: the median over the rounds (one round: that round's row)
+  const rows = rounds[0].map((first, i) => {
+    const runs = rounds.map((rr) => rr[i]).filter((r) => !r.error);
+    if (runs.length === 0) return first;
+    const ratios = first.backend === 'pytorch' ? [] : rounds.map((rr) => rr[i].imgPerSec / ptIn(rr, first.model)).filter((x) => Number.isFinite(x));
+    return {
+      model: first.model, backend: first.backend,
+      imgPerSec: median(runs.map((r) => r.imgPerSec)), msPerStep: median(runs.map((r) => r.msPerStep)),
+      imgPerCpuSec: median(runs.map((r) => r.imgPerCpuSec)), loss0: runs[0].loss0, loss1: runs[runs.length - 1].loss1,
+      ...(ratios.length ? { vsPytorch: median(ratios), vsPytorchRounds: ratios.map((x) => +x.toFixed(3)) } : {}),
+    };
+  });
   const header = ['model', 'backend', 'img/s', 'ms/step', 'img/cpu-s', 'vs pytorch'];
   const cells = rows.map((r) => {
     if (r.error) return [r.model, r.backend, 'error', '', '', r.error];
-    const pt = ptSpeed(r.model);
-    const ratio = pt && r.backend !== 'pytorch' ? (r.imgPerSec / pt).toFixed(2) + 'x' : '';
+    const ratio = r.vsPytorch ? r.vsPytorch.toFixed(2) + 'x' : '';
     return [r.model, r.backend, r.imgPerSec.toFixed(1), r.msPerStep.toFixed(0), r.imgPerCpuSec.toFixed(1), ratio];
   });
   const widths = [16, 11, 8, 9, 10, 11];
@@ -198,6 +230,7 @@ async function main() {
       backend: args.backends.join(','),
       notes: [`${loadNote()} at the end of the run; the machine may be shared: compare rows of one run.`],
       rows,
+      ...(args.rounds > 1 ? { rounds } : {}),
     };
     const tmp = `${args.json}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify(result, null, 2));
