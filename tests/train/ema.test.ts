@@ -63,6 +63,17 @@ describe('WeightEma', () => {
     m.dispose();
   });
 
+  test('update reads the arrays it is given for a variable instead of the backend (a step runner\'s own copy)', () => {
+    const m = oneWeight(0);
+    const ema = WeightEma.start(m, 0.75);
+    const kernel = m.trainableWeights[0].read() as tf.Variable;
+    ema.update(m, new Map([[kernel, Float32Array.of(12)]])); // the variable itself still holds 0
+    expect(ema.state().weights[0][0]).toBeCloseTo(6, 5); // mean of 0 and 12
+    ema.update(m, new Map()); // nothing known: the variable's value, 0
+    expect(ema.state().weights[0][0]).toBeCloseTo(4, 5); // mean of 0, 12, 0
+    m.dispose();
+  });
+
   test('withAveragedWeights runs with the average and puts the own weights back, also after a throw', async () => {
     const m = oneWeight(4);
     const ema = WeightEma.start(m, 0.9);

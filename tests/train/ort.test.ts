@@ -179,6 +179,13 @@ describe('onnxruntime training graph', () => {
     expect(a.length).toBe(b.length); // trainable and moving statistics
     a.forEach((w, i) => expect(maxRelError(w, b[i])).toBeLessThan(1e-4));
     expect(maxRelError(a[0], weightValues(tinyModel(3, false))[0])).toBeGreaterThan(0); // it did move
+    // the runner's own arrays (what the weight average reads) hold exactly the trainable variables' new values
+    const arrays = runner.weightArrays();
+    expect(arrays.size).toBe(model.trainableWeights.length);
+    for (const w of model.trainableWeights) {
+      const v = w.read() as tf.Variable;
+      expect(Array.from(arrays.get(v)!)).toEqual(Array.from(v.dataSync()));
+    }
     await runner.close();
   });
 

@@ -52,13 +52,16 @@ export class WeightEma {
     return Math.min(this.s.decay, warmup);
   }
 
-  /** Fold the model's current weights into the average (call after every optimizer step). */
-  update(model: tf.LayersModel): void {
+  /**
+   * Fold the model's current weights into the average (call after every optimizer step). `known`: arrays that
+   * already hold some variables' current values (StepRunner.weightArrays), read instead of the backend.
+   */
+  update(model: tf.LayersModel, known?: ReadonlyMap<tf.Variable, Float32Array>): void {
     // avg = d * avg + (1 - d) * w, written as one multiply-add per weight
     const rate = 1 - this.currentDecay();
     const variables = weightVariables(model);
     variables.forEach((v, i) => {
-      const w = v.dataSync() as Float32Array;
+      const w = known?.get(v) ?? (v.dataSync() as Float32Array);
       const avg = this.s.weights[i];
       for (let j = 0; j < avg.length; j++) avg[j] += rate * (w[j] - avg[j]);
     });

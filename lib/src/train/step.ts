@@ -73,6 +73,11 @@ export function withStepRandomness<T>(model: tf.LayersModel, stepSeed: number, f
 export interface StepRunner {
   run(inputs: Float32Array, targets: Float32Array, n: number, lr: number, stepSeed: number): Promise<StepResult>;
   close(): Promise<void>;
+  /**
+   * The runner's own copy of trainable weights after the last step, by variable (optional): readers such as the
+   * weight average use it instead of reading each variable back from the backend (a 10 MB copy per step on wasm).
+   */
+  weightArrays?(): ReadonlyMap<tf.Variable, Float32Array>;
 }
 
 /** Steps in this thread. */

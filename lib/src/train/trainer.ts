@@ -393,7 +393,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
           );
         }
         state.step = optimizer.step;
-        ema?.update(model);
+        ema?.update(model, runner.weightArrays?.());
         const seconds = (performance.now() - t0) / 1000;
         partial.lossSum += step.loss * n;
         partial.correct += step.correct;

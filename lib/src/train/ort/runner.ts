@@ -150,6 +150,10 @@ export class OrtStepRunner implements StepRunner {
     return { loss: r.loss, correct };
   }
 
+  weightArrays(): ReadonlyMap<tf.Variable, Float32Array> {
+    return new Map(this.variables.map((v, i) => [v, this.params[i]]));
+  }
+
   async close(): Promise<void> {
     await this.graphRunner.close();
   }
