@@ -3,6 +3,8 @@
  * The training loop's parts, timed: the CPU data pipeline (gather + augmentation + normalise + MixUp/CutMix) per
  * preset, and fer-lab's own training step (lib/src/train/step: our Adam, label smoothing) per model, at batch 64.
  * Shows whether the data or the step is the bottleneck (the data side must be a small fraction of the step).
+ * Also the weight average's per-step update (--ema), reading the weights back from the wasm heap or from the arrays
+ * the onnxruntime step runner already holds (StepRunner.weightArrays, what `fer train` does).
  *
  *   node benchmarks/train-loop.bench.js [--models vgg-compact] [--workers 1,2] [--batch 64] [--steps 4] [--warmup 1]
  *        [--json out.json]
@@ -84,6 +86,23 @@ async function timeStep(lib, arch, workers, batch, steps, warmup) {
   return { msPerStep: (seconds / steps) * 1000, imgPerSec: (batch * steps) / seconds, cpuMsPerImage: (cpuSeconds * 1000) / (batch * steps) };
 }
 
+/** ms per WeightEma.update of `arch`'s weights: read from the backend, and from arrays already at hand. */
+async function timeEma(lib, arch, updates) {
+  await lib.initBackend('wasm');
+  const model = lib.createModel(arch, {});
+  const ema = lib.WeightEma.start(model, 0.999, 0.75);
+  const known = new Map(model.trainableWeights.map((w) => [w.read(), new Float32Array(w.read().dataSync())]));
+  const time = (k) => {
+    for (let i = 0; i < 3; i++) ema.update(model, k);
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < updates; i++) ema.update(model, k);
+    return Number(process.hrtime.bigint() - start) / 1e6 / updates;
+  };
+  const result = { backend: time(undefined), arrays: time(known) };
+  model.dispose();
+  return result;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const lib = require(path.join(ROOT, 'lib', 'dist'));
@@ -101,6 +120,13 @@ async function main() {
       const part = `step: ${arch} (wasm, Adam, ${workers > 1 ? `${workers} worker threads` : 'one thread'})`;
       rows.push({ part, msPerBatch: r.msPerStep, imgPerSec: r.imgPerSec, cpuMsPerImage: r.cpuMsPerImage });
       console.log(`${part}: ${r.msPerStep.toFixed(0)} ms/step, ${r.imgPerSec.toFixed(1)} img/s, ${r.cpuMsPerImage.toFixed(1)} CPU-ms/image`);
+    }
+  }
+  for (const arch of args.models) {
+    const e = await timeEma(lib, arch, 20);
+    for (const [how, ms] of [['weights read back from the wasm heap', e.backend], ["the step runner's arrays", e.arrays]]) {
+      rows.push({ part: `weight average update: ${arch}, ${how}`, msPerBatch: ms, imgPerSec: (args.batch * 1000) / ms });
+      console.log(`${rows[rows.length - 1].part}: ${ms.toFixed(1)} ms/step`);
     }
   }
   const table = ['| part | ms per batch of ' + args.batch + ' | images/s | CPU-ms per image |', '|---|---:|---:|---:|']
