@@ -464,6 +464,36 @@ function checkDepthwise(kernel: string, attrs: DepthwiseBackpropAttrs): [number,
   return pair(attrs.strides);
 }
 
+/** Geometry of a depthwise conv: batch, input and output sizes, strides, padding, kernel size, channels. */
+interface DepthwiseGeometry {
+  n: number; h: number; w: number; c: number; oh: number; ow: number; cm: number;
+  kh: number; kw: number; sh: number; sw: number; pt: number; pl: number;
+}
+
+/**
+ * Every (output pixel, kernel tap) pair of a depthwise conv that lands inside the input: calls
+ * `tap(d0, x0, k0)` with the offsets of dy[b, oy, ox, 0], x[b, iy, ix, 0] and filter[ky, kx, 0, 0]. Channels stay
+ * innermost in the callers' loops, so their reads are sequential.
+ */
+function forEachDepthwiseTap(g: DepthwiseGeometry, tap: (d0: number, x0: number, k0: number) => void): void {
+  for (let b = 0; b < g.n; b++) {
+    for (let oy = 0; oy < g.oh; oy++) {
+      for (let ox = 0; ox < g.ow; ox++) {
+        const d0 = ((b * g.oh + oy) * g.ow + ox) * g.cm;
+        for (let ky = 0; ky < g.kh; ky++) {
+          const iy = oy * g.sh + ky - g.pt;
+          if (iy < 0 || iy >= g.h) continue;
+          for (let kx = 0; kx < g.kw; kx++) {
+            const ix = ox * g.sw + kx - g.pl;
+            if (ix < 0 || ix >= g.w) continue;
+            tap(d0, ((b * g.h + iy) * g.w + ix) * g.c, (ky * g.kw + kx) * g.cm);
+          }
+        }
+      }
+    }
+  }
+}
+
 /**
  * Depthwise filter gradient, dw[kh,kw,c,q] = sum_{n,oy,ox} xpad[n, oy*s+kh, ox*s+kw, c] * dy[n,oy,ox,c*m+q], as a
  * JS loop on the wasm heap (channels innermost, so both reads are sequential). Depthwise layers are cheap: this
@@ -489,28 +519,13 @@ export function depthwiseBackpropFilterWasm(args: {
   const acc = new Float64Array(kh * kw * cm);
   const xs = backend.typedArrayFromHeap(x);
   const ds = backend.typedArrayFromHeap(dy);
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const d0 = ((b * oh + oy) * ow + ox) * cm;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh + ky - pt;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw + kx - pl;
-            if (ix < 0 || ix >= w) continue;
-            const x0 = ((b * h + iy) * w + ix) * c;
-            const a0 = (ky * kw + kx) * cm;
-            if (m === 1) {
-              for (let k = 0; k < c; k++) acc[a0 + k] += xs[x0 + k] * ds[d0 + k];
-            } else {
-              for (let k = 0; k < cm; k++) acc[a0 + k] += xs[x0 + ((k / m) | 0)] * ds[d0 + k];
-            }
-          }
-        }
-      }
+  forEachDepthwiseTap({ n, h, w, c, oh, ow, cm, kh, kw, sh, sw, pt, pl }, (d0, x0, a0) => {
+    if (m === 1) {
+      for (let k = 0; k < c; k++) acc[a0 + k] += xs[x0 + k] * ds[d0 + k];
+    } else {
+      for (let k = 0; k < cm; k++) acc[a0 + k] += xs[x0 + ((k / m) | 0)] * ds[d0 + k];
     }
-  }
+  });
   return backend.makeOutput([kh, kw, c, m], 'float32', undefined, Float32Array.from(acc));
 }
 
@@ -559,24 +574,9 @@ export function depthwiseBackpropInputWasm(args: {
   const ds = backend.typedArrayFromHeap(dy);
   const out = backend.typedArrayFromHeap(dx);
   out.fill(0);
-  for (let b = 0; b < n; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ox = 0; ox < ow; ox++) {
-        const d0 = ((b * oh + oy) * ow + ox) * cm;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = oy * sh + ky - pt;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ox * sw + kx - pl;
-            if (ix < 0 || ix >= w) continue;
-            const x0 = ((b * h + iy) * w + ix) * c;
-            const w0 = (ky * kw + kx) * cm;
-            for (let k = 0; k < cm; k++) out[x0 + ((k / m) | 0)] += ds[d0 + k] * ws[w0 + k];
-          }
-        }
-      }
-    }
-  }
+  forEachDepthwiseTap({ n, h, w, c, oh, ow, cm, kh, kw, sh, sw, pt, pl }, (d0, x0, w0) => {
+    for (let k = 0; k < cm; k++) out[x0 + ((k / m) | 0)] += ds[d0 + k] * ws[w0 + k];
+  });
   return dx;
 }
 
