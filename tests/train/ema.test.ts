@@ -71,6 +71,9 @@ describe('WeightEma', () => {
     expect(ema.state().weights[0][0]).toBeCloseTo(6, 5); // mean of 0 and 12
     ema.update(m, new Map()); // nothing known: the variable's value, 0
     expect(ema.state().weights[0][0]).toBeCloseTo(4, 5); // mean of 0, 12, 0
+    // an array of the wrong size would poison the average with NaN (or cut it short): refused, average unchanged
+    expect(() => ema.update(m, new Map([[kernel, new Float32Array(0)]]))).toThrow(/has 0 values, its average 1/);
+    expect(ema.state().weights[0][0]).toBeCloseTo(4, 5);
     m.dispose();
   });
 

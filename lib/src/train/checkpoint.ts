@@ -15,6 +15,7 @@ import type { TrainConfig } from '../config';
 import type { OptimizerState, OptimizerName } from './optimizers';
 import type { ScheduleState } from './schedules';
 import type { EmaState } from './ema';
+import { sizeOf } from '../util/arrays';
 
 /** One row of history.json / history.csv. */
 export interface EpochRecord {
@@ -116,7 +117,6 @@ function readBin(dir: string, name: string, bytes: number): Buffer {
   return bin;
 }
 
-const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 function writeOptimizer(dir: string, state: OptimizerState): void {
   const slotNames = Object.keys(state.slots);

@@ -60,8 +60,14 @@ export class WeightEma {
     // avg = d * avg + (1 - d) * w, written as one multiply-add per weight
     const rate = 1 - this.currentDecay();
     const variables = weightVariables(model);
-    variables.forEach((v, i) => {
-      const w = known?.get(v) ?? (v.dataSync() as Float32Array);
+    const current = variables.map((v) => known?.get(v) ?? (v.dataSync() as Float32Array));
+    // checked before any change: an array of the wrong size would fill the average with NaN or cut it short
+    current.forEach((w, i) => {
+      if (w.length !== this.s.weights[i].length) {
+        throw new RangeError(`Weight average: ${variables[i].name} has ${w.length} values, its average ${this.s.weights[i].length}.`);
+      }
+    });
+    current.forEach((w, i) => {
       const avg = this.s.weights[i];
       for (let j = 0; j < avg.length; j++) avg[j] += rate * (w[j] - avg[j]);
     });

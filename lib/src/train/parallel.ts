@@ -18,14 +18,11 @@ import type { TrainOptimizer } from './optimizers';
 import type { StepResult, StepRunner } from './step';
 import type { WorkerInit, WorkerReply, WorkerStep } from './parallel-worker';
 import { WorkerHandle, workerScript } from './worker-handle';
+import { addInto, sizeOf } from '../util/arrays';
 
 export interface ParallelOptions {
   workers: number;
   backend: BackendName;
-}
-
-function sizeOf(shape: number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 type TfjsWorker = WorkerHandle<WorkerInit | WorkerStep, WorkerReply>;
@@ -119,8 +116,7 @@ export async function parallelStepRunner(
       // sum the gradient shares; average the updated moving statistics (weighted by share size), which is exact for
       // the means; the variances also need the spread of the share means (below)
       const grads = gradBufs.slice(0, used).map((b) => new Float32Array(b));
-      const summed = new Float32Array(gradTotal);
-      for (const g of grads) for (let i = 0; i < gradTotal; i++) summed[i] += g[i];
+      const summed = addInto(new Float32Array(gradTotal), grads);
       const stats = new Float32Array(statsTotal);
       const shareStats = statsBufs.slice(0, used).map((b) => new Float32Array(b));
       const shares = Array.from({ length: used }, (_, k) => (bounds[k + 1] - bounds[k]) / n);

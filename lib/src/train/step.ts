@@ -76,6 +76,8 @@ export interface StepRunner {
   /**
    * The runner's own copy of trainable weights after the last step, by variable (optional): readers such as the
    * weight average use it instead of reading each variable back from the backend (a 10 MB copy per step on wasm).
+   * These are the live arrays the next step updates (with workers, the memory they read): read them, never write,
+   * and do not keep them past the next run.
    */
   weightArrays?(): ReadonlyMap<tf.Variable, Float32Array>;
 }

@@ -53,7 +53,7 @@ interface ConvGeometry {
 export interface TrainingGraphOptions {
   /**
    * Convolutions with at most this many output pixels run as im2col + one batch-wide GEMM instead of
-   * onnxruntime's Conv (faster on small maps; see conv()). 0 = never.
+   * onnxruntime's Conv (faster on small maps; see convCore()). 0 = never.
    */
   gemmConvMaxPixels: number;
 }
@@ -282,27 +282,27 @@ class TrainingGraphBuilder {
     // Small feature maps: onnxruntime's Conv runs one small GEMM per image there (25 GFLOP/s measured on 6x6x256),
     // while one GEMM over the whole batch reaches 150+. Large maps: its per-image im2col stays in cache and wins.
     const asGemm = ho * wo <= this.options.gemmConvMaxPixels;
-    const fwd: { y: string; cols?: string; kernelOihw?: string } = asGemm
-      ? this.convForwardGemm(name, geo, x.name, kernelTf, bias)
-      : this.convForwardOrt(name, geo, x.name, kernelTf, bias);
+    const fwd: { kind: 'gemm'; y: string; cols: string } | { kind: 'ort'; y: string; kernelOihw: string } = asGemm
+      ? { kind: 'gemm', ...this.convForwardGemm(name, geo, x.name, kernelTf, bias) }
+      : { kind: 'ort', ...this.convForwardOrt(name, geo, x.name, kernelTf, bias) };
     const out: Value = { name: fwd.y, shape: [-1, cout, ho, wo], needsGrad: true };
     this.onBackward(out, (dy) => {
       // Batch-innermost layouts: dy as [out, ho*wo*N], the input's im2col matrix as [in*kh*kw, ho*wo*N].
       const dyt = this.op('Reshape', [this.op('Transpose', [dy], { perm: [1, 2, 3, 0] }), this.int64([cout, -1])], {}, `${name}_dyt`);
-      const cols = fwd.cols ?? this.im2col(`${name}_x`, this.toChannelsFirst(x.name, cin, h * w), geo, false);
+      const cols = fwd.kind === 'gemm' ? fwd.cols : this.im2col(`${name}_x`, this.toChannelsFirst(x.name, cin, h * w), geo, false);
       // dW[(i,a,b),o] = sum_{n,p,q} xpad[n,i,p*s+a,q*s+b] * dy[n,o,p,q]: one GEMM over the whole batch, whose
       // [in,kh,kw,out] result reaches TF's [kh,kw,in,out] by moving whole rows of `out` (a fast transpose).
       const dwIhwo = this.op('Reshape', [this.op('Gemm', [cols, dyt], { transB: 1 }, `${name}_dw`), this.int64([cin, kh, kw, cout])]);
       this.addGrad(kernelTf, this.op('Transpose', [dwIhwo], { perm: [1, 2, 0, 3] }, `${name}_dw_tf`));
       if (bias) this.addGrad(bias, this.op('ReduceSum', [dyt, this.int64([1])], { keepdims: 0 }, `${name}_db`));
       if (!x.needsGrad) return;
-      if (!fwd.kernelOihw) {
+      if (fwd.kind === 'gemm') {
         // dx[i,pos] = sum_{o,a,b} W[o,i,a,b] * dy[o, the output that read pos through tap (a,b)]: gather dy's
         // "transposed im2col" (zero where no output reads pos), then one GEMM with W as [out*kh*kw, in]
         // (transposed in the GEMM; [out,kh,kw,in] is TF's kernel as a plain 2-D transpose).
         const dcols = this.im2col(`${name}_dy`, this.op('Reshape', [dyt, this.int64([cout, ho * wo, -1])]), geo, true);
         const wOhwi = this.op('Transpose', [this.op('Reshape', [kernelTf, this.int64([kh * kw * cin, cout])])], { perm: [1, 0] }, `${name}_w_ohwi`);
-        const wm = this.op('Reshape', [wOhwi, this.int64([cout * kh * kw, cin])], {}, `${name}_w_t`);
+        const wm = this.op('Reshape', [wOhwi, this.int64([cout * kh * kw, cin])], {}, `${name}_w_dxmat`);
         this.addGrad(x.name, this.fromChannelsFirst(this.op('Gemm', [wm, dcols], { transA: 1 }, `${name}_dxm`), cin, h, w, `${name}_dx`));
       } else {
         this.addGrad(x.name, this.inputGradient(name, dy, geo, kernelTf, fwd.kernelOihw, 1));

@@ -13,6 +13,7 @@ import { GraphBatch, GraphOutputs, TrainingGraphSpec, viewsOf } from './session'
 import type { OrtWorkerClose, OrtWorkerInit, OrtWorkerReply, OrtWorkerStep } from './worker';
 import { FerError } from '../../errors';
 import { WorkerHandle, workerScript } from '../worker-handle';
+import { addInto, sizeOf } from '../../util/arrays';
 
 type OrtWorker = WorkerHandle<OrtWorkerInit | OrtWorkerStep | OrtWorkerClose, OrtWorkerReply>;
 
@@ -26,7 +27,7 @@ export interface OrtPoolOptions {
 
 /** A float32 buffer in shared memory laid out as `shapes`, back to back. */
 export function sharedArrays(shapes: number[][]): { buffer: SharedArrayBuffer; views: Float32Array[] } {
-  const total = shapes.reduce((acc, s) => acc + s.reduce((a, b) => a * b, 1), 0);
+  const total = shapes.reduce((acc, s) => acc + sizeOf(s), 0);
   const buffer = new SharedArrayBuffer(total * 4);
   return { buffer, views: viewsOf(buffer, shapes) };
 }
@@ -94,13 +95,7 @@ export class OrtWorkerPool {
       return s.value;
     });
     // Summed in place into the first worker's buffer (it writes it afresh next step): no 10 MB allocation per step.
-    const grads = this.grads[0].map((sum, i) => {
-      for (let k = 1; k < used; k++) {
-        const g = this.grads[k][i];
-        for (let j = 0; j < sum.length; j++) sum[j] += g[j];
-      }
-      return sum;
-    });
+    const grads = this.grads[0].map((sum, i) => addInto(sum, this.grads.slice(1, used).map((g) => g[i])));
     const logits = new Float32Array(n * this.spec.classes);
     steps.forEach((s, k) => logits.set(s.logits, bounds[k] * this.spec.classes));
     // whole-batch statistics: mean = sum f_k m_k, variance = sum f_k (v_k + (m_k - mean)^2), f_k = share fraction

@@ -1,7 +1,8 @@
 /**
  * The onnxruntime training engine: each step runs the training graph (train/ort/graph.ts) on onnxruntime-node's
- * multi-threaded CPU kernels, then applies the gradients with fer-lab's optimizer to the TF.js variables, which stay
- * the single copy of the weights (checkpoints, evaluation and export read them as before).
+ * multi-threaded CPU kernels, then applies the gradients with fer-lab's optimizer to the runner's own weight arrays
+ * (shared with the workers) and copies them into the TF.js variables after every step, so checkpoints, evaluation and
+ * export read the variables as before.
  */
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
@@ -14,6 +15,7 @@ import type { StepResult, StepRunner } from '../step';
 import { buildTrainingGraph, TrainingGraph, TrainingGraphOptions } from './graph';
 import { OrtWorkerPool, sharedArrays } from './pool';
 import { createTrainingSession, GraphBatch, GraphOutputs, runTrainingGraph, TrainingGraphSpec } from './session';
+import { sizeOf } from '../../util/arrays';
 
 export interface OrtTrainOptions {
   /** onnxruntime intra-op threads in all (default: every core), shared out among the workers. */
@@ -72,6 +74,7 @@ function dropoutMask(size: number, rate: number, seed: number): Float32Array {
 
 /** Where the graph runs: one session in this thread, or a pool of worker sessions on shares of the batch. */
 interface GraphRunner {
+  /** The outputs' arrays may be the runner's own buffers (the worker pool's): valid until the next run. */
   run(batch: GraphBatch, params: Float32Array[]): Promise<GraphOutputs>;
   close(): Promise<void>;
 }
@@ -89,6 +92,7 @@ export function trainingGraphSpec(graph: TrainingGraph): TrainingGraphSpec {
 export class OrtStepRunner implements StepRunner {
   private readonly variables: tf.Variable[];
   private readonly shapes: number[][];
+  private weightMap: Map<tf.Variable, Float32Array> | undefined;
   private constructor(
     private readonly graphRunner: GraphRunner,
     private readonly graph: TrainingGraph,
@@ -121,12 +125,15 @@ export class OrtStepRunner implements StepRunner {
     return new OrtStepRunner({ run: (batch) => pool.run(batch), close: () => pool.close() }, graph, shared.views, optimizer, loss);
   }
 
-  /** Loss, logits and gradients of one batch, without touching the weights (tests compare these with TF.js). */
+  /**
+   * Loss, logits and gradients of one batch, without touching the weights (tests compare these with TF.js). With
+   * workers the gradients are the pool's buffers: valid until the next call.
+   */
   async gradients(inputs: Float32Array, targets: Float32Array, n: number, stepSeed: number): Promise<GraphOutputs> {
     const k = this.graph.classes;
     const { smoothed, weights } = lossInputs(targets, n, k, this.loss);
     const masks = this.graph.dropouts.map((d, j) =>
-      dropoutMask(n * d.shape.reduce((a, b) => a * b, 1), d.rate, deriveSeed(stepSeed, 'dropout', j)));
+      dropoutMask(n * sizeOf(d.shape), d.rate, deriveSeed(stepSeed, 'dropout', j)));
     const [, h, w, c] = this.graph.graph.input.shape as number[];
     return this.graphRunner.run({ n, x: inputs.subarray(0, n * h * w * c), targets: smoothed, weights, masks }, this.params);
   }
@@ -151,7 +158,9 @@ export class OrtStepRunner implements StepRunner {
   }
 
   weightArrays(): ReadonlyMap<tf.Variable, Float32Array> {
-    return new Map(this.variables.map((v, i) => [v, this.params[i]]));
+    // the same variables and arrays for the runner's life: one map
+    this.weightMap ??= new Map(this.variables.map((v, i) => [v, this.params[i]]));
+    return this.weightMap;
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { FerError, errorMessage } from '../../errors';
+import { sizeOf } from '../../util/arrays';
 
 /** What a training graph takes and gives, by name (plain data: it crosses to worker threads). */
 export interface TrainingGraphSpec {
@@ -32,7 +33,7 @@ export interface GraphOutputs {
   /** sum_i weights_i * cross-entropy_i over the rows given. */
   loss: number;
   logits: Float32Array;
-  /** d loss / d param, one per spec.params entry. */
+  /** d loss / d param, one per spec.params entry (from a worker pool: its buffers, valid until its next run). */
   grads: Float32Array[];
   /** Each batch-norm layer's batch mean and (biased) variance over the rows given. */
   batchStats: Array<{ mean: Float32Array; variance: Float32Array }>;
@@ -85,7 +86,7 @@ export async function runTrainingGraph(session: ort.InferenceSession, spec: Trai
 export function viewsOf(buffer: SharedArrayBuffer, shapes: number[][]): Float32Array[] {
   let offset = 0;
   return shapes.map((shape) => {
-    const size = shape.reduce((a, b) => a * b, 1);
+    const size = sizeOf(shape);
     const view = new Float32Array(buffer, offset * 4, size);
     offset += size;
     return view;

@@ -7,6 +7,7 @@ import { parentPort } from 'worker_threads';
 import type * as ort from 'onnxruntime-node';
 import { errorMessage } from '../../errors';
 import { createTrainingSession, GraphBatch, runTrainingGraph, TrainingGraphSpec, viewsOf } from './session';
+import { sizeOf } from '../../util/arrays';
 
 export interface OrtWorkerInit {
   type: 'init';
@@ -59,7 +60,7 @@ async function handle(msg: OrtWorkerInit | OrtWorkerStep | OrtWorkerClose): Prom
       session: await createTrainingSession(msg.bytes, msg.threads, msg.what),
       spec: msg.spec,
       shared: viewsOf(msg.params, shapes),
-      params: shapes.map((shape) => new Float32Array(shape.reduce((a, b) => a * b, 1))),
+      params: shapes.map((shape) => new Float32Array(sizeOf(shape))),
       grads: viewsOf(msg.grads, shapes),
     };
     return { type: 'ready' };
