@@ -7,7 +7,8 @@
  *   node benchmarks/train-speed.bench.js [--models <shipped arch>,vgg-compact,resnet18] [--backends wasm,onnxruntime,onnxruntime-x2] [--batch 64]
  *        [--steps 5] [--warmup 2] [--pytorch] [--rounds 1] [--json out.json]
  *
- * Uses the built lib (lib/dist: run `npx tsc -p lib` first). Each model runs in its own child process so that one
+ * Uses the built lib (lib/dist: run `npx tsc -p lib` first; FER_DIST=<folder in lib> takes another build, e.g. one of
+ * an earlier commit, to time two versions of the engine one after the other). Each model runs in its own child process so that one
  * model's wasm heap does not slow down the next. img/s is wall-clock; img/cpu-s is images per second of CPU time
  * (all threads), which holds up better when the machine is shared. 'vs pytorch' is the wall-clock ratio.
  * --rounds K measures everything K times, alternating which engine goes first (this shared VM's speed drifts by
@@ -73,7 +74,7 @@ function parseArgs(argv) {
 
 /** One model on one backend, in this process: returns { imgPerSec, msPerStep, loss0, loss1 }. */
 async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem, workers }) {
-  const lib = require(path.join(ROOT, 'lib', 'dist'));
+  const lib = require(path.join(ROOT, 'lib', process.env.FER_DIST ?? 'dist'));
   await lib.initBackend('wasm'); // holds the variables; the steps run on onnxruntime
   const model = lib.createModel(arch, stem ? { stem } : {});
   const runner = await lib.OrtStepRunner.create(model, lib.createOptimizer({ name: 'adam' }), { fromLogits: false }, { workers });
@@ -98,7 +99,7 @@ async function measureOnnxruntime({ model: arch, batch, steps, warmup, stem, wor
 async function measure({ model: arch, backend, batch, steps, warmup, stem }) {
   const ort = /^onnxruntime(?:-x(\d+))?$/.exec(backend);
   if (ort) return measureOnnxruntime({ model: arch, batch, steps, warmup, stem, workers: Number(ort[1] ?? 1) });
-  const lib = require(path.join(ROOT, 'lib', 'dist'));
+  const lib = require(path.join(ROOT, 'lib', process.env.FER_DIST ?? 'dist'));
   const tf = lib.tf;
   await lib.initBackend(backend);
   const model = lib.createModel(arch, stem ? { stem } : {});
