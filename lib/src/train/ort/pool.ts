@@ -95,7 +95,8 @@ export class OrtWorkerPool {
       return s.value;
     });
     // Summed in place into the first worker's buffer (it writes it afresh next step): no 10 MB allocation per step.
-    const grads = this.grads[0].map((sum, i) => addInto(sum, this.grads.slice(1, used).map((g) => g[i])));
+    const others = this.grads.slice(1, used);
+    const grads = this.grads[0].map((sum, i) => addInto(sum, others.map((g) => g[i])));
     const logits = new Float32Array(n * this.spec.classes);
     steps.forEach((s, k) => logits.set(s.logits, bounds[k] * this.spec.classes));
     // whole-batch statistics: mean = sum f_k m_k, variance = sum f_k (v_k + (m_k - mean)^2), f_k = share fraction
