@@ -100,6 +100,8 @@ def build(spec):
         return vgg([16, 32, 64, 128])
     if name == "vgg-wide":
         return vgg([48, 96, 192, 384])
+    if name == "vgg-large":
+        return vgg([64, 128, 256, 512])
     if name == "resnet18":
         return resnet18(stem or "imagenet")
     if name == "mini-xception":

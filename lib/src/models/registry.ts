@@ -43,6 +43,13 @@ const ENTRIES: readonly Entry[] = [
     build: (o) => buildVgg([48, 96, 192, 384], 'vgg-wide', o),
   },
   {
+    name: 'vgg-large',
+    description: 'vgg-compact at 2x width (64-128-256-512, the conv stack of Khaireddin & Chen 2021): about 4x the compute',
+    params: 4_693_575,
+    flops: 936_942_592,
+    build: (o) => buildVgg([64, 128, 256, 512], 'vgg-large', o),
+  },
+  {
     name: 'resnet18',
     description:
       'ResNet-18 ([2,2,2,2] basic blocks, 64-512), GAP, FC 256+BN+ReLU+dropout, FC; stem imagenet (7x7/2+pool) or cifar (3x3/1)',
