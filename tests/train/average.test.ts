@@ -1,8 +1,12 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { FerError } from '../../lib/src/errors';
-import { averageWeights } from '../../lib/src/train/average';
-import { tinyModel } from './helpers';
+import { averageModelFolders, averageWeights } from '../../lib/src/train/average';
+import { saveModelDir, loadModelDir, ModelMeta } from '../../lib/src/util/model-io';
+import { PREPROCESS } from '../../lib/src/transforms/preprocess';
+import { tinyModel, tmpDir } from './helpers';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -10,9 +14,18 @@ beforeAll(async () => {
 
 const values = (ts: tf.Tensor[]) => ts.map((t) => Array.from(t.dataSync()));
 
+/** A tiny model with every weight random, batch-norm statistics and biases included (fresh ones start equal). */
+function randomModel(classes = 3, seed = 1): tf.LayersModel {
+  const m = tinyModel(classes);
+  const ws = m.getWeights().map((w, i) => tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed * 100 + i));
+  m.setWeights(ws);
+  tf.dispose(ws);
+  return m;
+}
+
 describe('averageWeights', () => {
   test('each weight, batch-norm statistics included, is the mean over the models', () => {
-    const models = [tinyModel(3), tinyModel(3), tinyModel(3)];
+    const models = [randomModel(3, 1), randomModel(3, 2), randomModel(3, 3)];
     const each = models.map((m) => values(m.getWeights()));
     expect(models[0].weights.length).toBeGreaterThan(models[0].trainableWeights.length); // moving mean/variance too
     const avg = averageWeights(models);
@@ -30,7 +43,7 @@ describe('averageWeights', () => {
   });
 
   test('one model averages to itself', () => {
-    const m = tinyModel(3);
+    const m = randomModel();
     const avg = averageWeights([m]);
     expect(values(avg)).toEqual(values(m.getWeights()));
     tf.dispose(avg);
@@ -39,12 +52,67 @@ describe('averageWeights', () => {
 
   test('models of another architecture are refused, naming them', () => {
     const a = tinyModel(3);
-    const b = tinyModel(4); // another head: same weight names, other shapes
+    const b = tinyModel(4); // another head: same layers, other shapes
     const c = tf.sequential({ layers: [tf.layers.dense({ inputShape: [4], units: 3 })] }); // 2 weights, not 7
     expect(() => averageWeights([a, b], ['runs/a', 'runs/b'])).toThrow(/runs\/b's weight \d+ .* is \[\d+,4\].*only models of one architecture/);
     expect(() => averageWeights([a, c], ['runs/a', 'runs/c'])).toThrow(FerError);
     expect(() => averageWeights([a, c], ['runs/a', 'runs/c'])).toThrow(/runs\/c has 2 weights, runs\/a 7/);
     expect(() => averageWeights([])).toThrow(/at least one model/);
     [a, b, c].forEach((m) => m.dispose());
+  });
+});
+
+describe('averageModelFolders', () => {
+  const meta = (over: Partial<ModelMeta> = {}): ModelMeta => ({
+    arch: 'tiny', classes: ['a', 'b', 'c'], preprocess: PREPROCESS, params: 0, training: { epoch: 3 }, ...over,
+  });
+  let root: string;
+  let runA: string; // a run: the model is in best/
+  let modelB: string; // a plain model folder
+  let expected: number[][];
+
+  beforeAll(async () => {
+    root = tmpDir('fer-average-');
+    runA = path.join(root, 'run-a');
+    modelB = path.join(root, 'model-b');
+    const a = randomModel(3, 1);
+    const b = randomModel(3, 2);
+    await saveModelDir(a, path.join(runA, 'best'), meta());
+    await saveModelDir(b, modelB, meta());
+    expected = values(averageWeights([a, b]));
+    a.dispose();
+    b.dispose();
+  });
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('writes the average as a model folder whose meta lists its inputs', async () => {
+    const out = path.join(root, 'avg');
+    const written = await averageModelFolders([runA, modelB], out);
+    const { model, meta: saved } = await loadModelDir(out);
+    values(model.getWeights()).forEach((w, j) => w.forEach((v, k) => expect(v).toBeCloseTo(expected[j][k], 5)));
+    model.dispose();
+    expect(saved.averagedFrom).toEqual([runA, modelB]);
+    expect(saved.training).toBeUndefined();
+    expect(written.arch).toBe('tiny');
+    // An earlier average may be replaced.
+    await expect(averageModelFolders([modelB, runA], out)).resolves.toMatchObject({ averagedFrom: [modelB, runA] });
+  });
+
+  test('never writes over an input, a run or a folder of other files', async () => {
+    await expect(averageModelFolders([runA, modelB], modelB)).rejects.toThrow(/one of the models to average/);
+    await expect(averageModelFolders([runA, modelB], path.join(runA, 'best'))).rejects.toThrow(/one of the models/);
+    await expect(averageModelFolders([modelB, modelB], runA)).rejects.toThrow(/holds best.*pick a new or empty folder/);
+    expect(fs.existsSync(path.join(runA, 'best', 'model.json'))).toBe(true);
+  });
+
+  test('refuses models with other classes, naming the folder', async () => {
+    const other = path.join(root, 'other-classes');
+    const m = randomModel(3, 3);
+    await saveModelDir(m, other, meta({ classes: ['x', 'y', 'z'] }));
+    m.dispose();
+    await expect(averageModelFolders([modelB, other], path.join(root, 'avg2'))).rejects.toThrow(
+      new RegExp(`${other.replace(/[/.-]/g, '\\$&')} has classes x, y, z, not a, b, c`),
+    );
+    expect(fs.existsSync(path.join(root, 'avg2'))).toBe(false);
   });
 });

@@ -12,5 +12,5 @@ export { parallelStepRunner, ParallelOptions } from './parallel';
 export * from './ort';
 export * from './logit-adjust';
 export { WeightEma, EmaState } from './ema';
-export { averageWeights } from './average';
+export { averageWeights, averageModelFolders } from './average';
 export { DistillOptions, distillTargets, teacherProbabilities, mixTargets, soften } from './distill';
