@@ -193,6 +193,12 @@ describe('init from a model folder', () => {
     expect((await readCheckpoint(path.join(second, 'last'))).optimizer?.step).toBe(3);
     b.model.dispose();
 
+    // a run folder means its best/ weights
+    const bestWeights = trainable((await loadCheckpoint(path.join(first, 'best'))).model);
+    const c = await train(testConfig(tmpDir(), { epochs: 1, lr: 1e-9, init: first }), { dataset: ds, createModel: factory });
+    trainable(c.model).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - bestWeights[i][j])).toBeLessThan(1e-6)));
+    c.model.dispose();
+
     await expect(train(testConfig(tmpDir(), { arch: 'vgg-small', epochs: 1, init: first }), { dataset: ds }))
       .rejects.toThrow(/holds a tiny model and this run trains vgg-small/);
     await expect(train(testConfig(tmpDir(), { epochs: 1, init: path.join(first, 'missing') }), { dataset: ds, createModel: factory }))

@@ -20,6 +20,7 @@ import { mixBatch } from '../transforms/mix';
 import { normalizePixels, PREPROCESS } from '../transforms/preprocess';
 import { defaultMeta, ModelMeta } from '../util/model-io';
 import { writeJsonAtomic } from '../util/fs';
+import { resolveModelSource } from '../inference/predictor';
 import { TrainCallbacks, writeHistory } from './callbacks';
 import { completeSavedConfig, EpochRecord, loadCheckpoint, PartialEpoch, readCheckpoint, readTrainState, saveCheckpoint, TrainState } from './checkpoint';
 import { batchesPerEpoch, gatherBatch, prepareTrainingData, SplitData, TrainingData } from './data';
@@ -146,8 +147,10 @@ function availableCores(): number {
 /** A trained fer-lab model to start a new run from: the same architecture and classes as the run's, or a clear error. */
 async function startingModel(dir: string, arch: string, classes: readonly string[]): Promise<tf.LayersModel> {
   if (!fs.existsSync(dir)) throw new FerError(`--init ${dir}: no such model folder (give a fer-lab model folder, e.g. <run>/best).`, { file: dir });
-  // a shipped model folder (checkpoints/fer-lab-default) keeps its TF.js copy in tfjs/
-  const { model, meta } = await loadCheckpoint(fs.existsSync(path.join(dir, 'tfjs', 'model.json')) ? path.join(dir, 'tfjs') : dir);
+  // a run (<run>/best), a model folder, or a shipped folder (its TF.js copy in tfjs/)
+  const source = resolveModelSource(dir, 'tfjs');
+  if (source.kind !== 'folder') throw new FerError(`--init ${dir}: give the TF.js model folder, not an ONNX file.`, { file: dir });
+  const { model, meta } = await loadCheckpoint(source.dir);
   const problem = meta.arch !== arch
     ? `it holds a ${meta.arch} model and this run trains ${arch} (set --arch ${meta.arch})`
     : meta.classes.join(',') !== classes.join(',')
