@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { train } from '../../lib/src/train/trainer';
-import { loadCheckpoint, readCheckpoint } from '../../lib/src/train/checkpoint';
+import { loadCheckpoint, readCheckpoint, readSavedConfig } from '../../lib/src/train/checkpoint';
 import { loadModelDir } from '../../lib/src/util/model-io';
 import { FerError } from '../../lib/src/errors';
 import { syntheticDataset, testConfig, tinyModel, tmpDir, weightValues } from './helpers';
@@ -125,6 +125,23 @@ describe('train', () => {
     const more = await train(testConfig(out, { epochs: 2, resume: true }), { dataset: ds, createModel: factory });
     expect(more.history.map((h) => h.epoch)).toEqual([1, 2]);
     more.model.dispose();
+  });
+
+  test('a finished run kept without last/ is neither resumed nor trained over, and still gives its config', async () => {
+    const out = tmpDir();
+    (await train(testConfig(out, { epochs: 1, lr: 2e-3 }), { dataset: ds, createModel: factory })).model.dispose();
+    fs.rmSync(path.join(out, 'last'), { recursive: true });
+    const bestBefore = fs.readFileSync(path.join(out, 'best', 'weights.bin'));
+    expect(readSavedConfig(out)).toMatchObject({ lr: 2e-3, epochs: 1, arch: 'tiny' });
+    for (const resume of [true, false]) {
+      await expect(train(testConfig(out, { epochs: 2, lr: 2e-3, resume }), { dataset: ds, createModel: factory })).rejects.toThrow(
+        resume ? /without its last\/ folder .* cannot be resumed.*--overwrite/ : /without its last\/ folder .* is not trained over/,
+      );
+    }
+    expect(fs.readFileSync(path.join(out, 'best', 'weights.bin'))).toEqual(bestBefore);
+    const again = await train(testConfig(out, { epochs: 1, overwrite: true }), { dataset: ds, createModel: factory });
+    expect(again.history.map((h) => h.epoch)).toEqual([1]);
+    again.model.dispose();
   });
 
   test('early stopping ends the run after `patience` epochs without a better val accuracy', async () => {

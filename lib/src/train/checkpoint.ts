@@ -196,7 +196,6 @@ export function readTrainState(dir: string): TrainState | undefined {
   return fs.existsSync(file) ? readJson<TrainState>(file) : undefined;
 }
 
-/** The config of the run in `out` (from out/last/state.json), for `--resume` without repeating every flag. */
 /**
  * What a run saved before a setting existed used: the default, except where the default has changed since
  * (weightInit: runs before 2026-11-29 started from He/Glorot weights; workers: auto since 2026-11-29, 1 before).
@@ -208,8 +207,13 @@ export function completeSavedConfig(saved: TrainConfig): TrainConfig {
   return { ...defaultTrainConfig(), ...SETTINGS_OF_OLDER_RUNS, ...saved };
 }
 
+/**
+ * The config of the run in `out`: from out/last/state.json (what `--resume` continues), else from out/config.json
+ * (a finished run kept with only best/, whose validation split scripts still need to rebuild).
+ */
 export function readSavedConfig(out: string): TrainConfig | undefined {
-  const saved = readTrainState(path.join(out, 'last'))?.config;
+  const configFile = path.join(out, 'config.json');
+  const saved = readTrainState(path.join(out, 'last'))?.config ?? (fs.existsSync(configFile) ? readJson<TrainConfig>(configFile) : undefined);
   return saved && completeSavedConfig(saved);
 }
 

@@ -178,6 +178,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   // Where the run stands: fresh, or resumed from out/last.
   const previous = readTrainState(lastDir);
   const saved = previous && config.resume ? previous : undefined;
+  // A finished run whose last/ was not kept (runs in the repository keep only best/) must not be trained over.
+  const keptWithoutLast = !previous && (fs.existsSync(path.join(bestDir, 'model.json')) || fs.existsSync(path.join(out, 'history.json')));
   let cfg = config;
   if (saved) {
     cfg = resumedConfig(saved.config, config, lastDir);
@@ -185,6 +187,13 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     throw new FerError(
       `${out} already holds a training run (${path.join(lastDir, 'state.json')}): continue it with --resume, ` +
         'start over with --overwrite, or pick another --out.',
+      { file: out },
+    );
+  } else if (keptWithoutLast && !config.overwrite) {
+    throw new FerError(
+      `${out} holds a training run without its last/ folder (the resumable state is not kept in the repository), ` +
+        `so it ${config.resume ? 'cannot be resumed' : 'is not trained over'}: start a new run in another --out ` +
+        `(--init ${out} starts from its best weights), or start over here with --overwrite.`,
       { file: out },
     );
   } else if (config.resume) {
