@@ -4,7 +4,12 @@
  * validation split: which ensemble of them is the best teacher (`fer train --teachers`)? Validation only: PublicTest
  * chooses nothing.
  *
- *   node scripts/ensemble-val.js --run <run folder whose split to use> --data <dataset> [--json out.json] <model>...
+ *   node scripts/ensemble-val.js --run <run folder whose split to use> --data <dataset> [--json out.json]
+ *     [--ferplus-votes <FER+ folder or zip>] <model>...
+ *
+ * With --ferplus-votes, the best subset and the best single model are also scored with FER+'s human votes mixed in,
+ * (1 - w) * models + w * votes for several w (`fer train --ferplus-votes --ferplus-vote-weight w`): how much of the
+ * teacher the votes should be.
  *
  * Uses the built lib (lib/dist).
  */
@@ -15,7 +20,7 @@ const { parseArgs } = require('util');
 
 async function main() {
   const { values, positionals } = parseArgs({
-    options: { run: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' } },
+    options: { run: { type: 'string' }, data: { type: 'string' }, json: { type: 'string' }, 'ferplus-votes': { type: 'string' } },
     allowPositionals: true,
   });
   if (!values.run || !values.data || positionals.length === 0) {
@@ -62,10 +67,30 @@ async function main() {
   }
   const ensemble = subsets.length ? subsets[subsets.length - 1].flipTta : models[0].flipTta;
   console.log(`mean of all ${positionals.length} (flip TTA): ${(100 * ensemble).toFixed(2)}% on ${val.size} validation images`);
+  let votes;
+  if (values['ferplus-votes']) {
+    const v = await fer.ferplusVotesFor(values['ferplus-votes'], val, classes, console.log);
+    const best = (list) => list.reduce((a, b) => (b.flipTta > a.flipTta ? b : a));
+    const bestSubset = subsets.length ? best(subsets) : undefined;
+    const bestSingle = best(models);
+    const meanOf = (names) => {
+      const sum = new Float32Array(val.size * K);
+      for (const name of names) tta[positionals.indexOf(name)].forEach((p, i) => (sum[i] += p / names.length));
+      return sum;
+    };
+    const scored = [];
+    for (const weight of [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]) {
+      const row = { weight, bestSingle: accuracy(fer.withVotes(meanOf([bestSingle.model]), val.targets, { ...v, weight })) };
+      if (bestSubset) row.bestSubset = accuracy(fer.withVotes(meanOf(bestSubset.models), val.targets, { ...v, weight }));
+      scored.push(row);
+      console.log(`votes weight ${weight}: ${bestSubset ? `best subset ${(100 * row.bestSubset).toFixed(2)}%, ` : ''}best single ${(100 * row.bestSingle).toFixed(2)}%`);
+    }
+    votes = { source: values['ferplus-votes'], matched: v.matched, bestSubset: bestSubset && bestSubset.models, bestSingle: bestSingle.model, scored };
+  }
   if (values.json) {
     const out = {
       command: `node scripts/ensemble-val.js ${process.argv.slice(2).join(' ')}`,
-      date: new Date().toISOString(), valImages: val.size, models, subsets, ensembleFlipTta: ensemble,
+      date: new Date().toISOString(), valImages: val.size, models, subsets, ensembleFlipTta: ensemble, votes,
     };
     fs.mkdirSync(path.dirname(values.json), { recursive: true });
     fs.writeFileSync(`${values.json}.tmp`, JSON.stringify(out, null, 2) + '\n');

@@ -76,6 +76,12 @@ export interface TrainConfig {
   teacherWeight: number;
   /** Softens the teachers' probabilities (softmax(logits / T)); 1 = as they are. */
   teacherTemperature: number;
+  /**
+   * A FER+ folder or zip whose FER2013Train votes join the teachers (train/distill.ts): matched to the training images
+   * by pixels, they replace ferplusVoteWeight of the teachers' probabilities (all of it without teachers). null = none.
+   */
+  ferplusVotes: string | null;
+  ferplusVoteWeight: number;
   /** Stop after this many epochs without a better validation accuracy (0 = never). */
   earlyStopping: number;
   /** Part of the training split held out for validation when the dataset has no val split. */
@@ -143,6 +149,8 @@ export function defaultTrainConfig(): TrainConfig {
     teachers: [],
     teacherWeight: 0.5,
     teacherTemperature: 1,
+    ferplusVotes: null,
+    ferplusVoteWeight: 0.3,
     earlyStopping: 10,
     valFraction: 0.15,
     seed: 42,
@@ -275,6 +283,8 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   if (!Array.isArray(c.teachers) || c.teachers.some((t) => typeof t !== 'string' || !t)) bad('teachers', 'expected a list of model folders or .onnx files', c.teachers);
   real('teacherWeight', c.teacherWeight, 0, 1, true);
   real('teacherTemperature', c.teacherTemperature, 0, 100, true);
+  if (c.ferplusVotes !== null && (typeof c.ferplusVotes !== 'string' || !c.ferplusVotes)) bad('ferplusVotes', 'expected a FER+ folder or .zip, or null', c.ferplusVotes);
+  real('ferplusVoteWeight', c.ferplusVoteWeight, 0, 1, true);
   int('earlyStopping', 0);
   real('valFraction', c.valFraction, 0, 0.9);
   int('seed', 0, 2 ** 32 - 1);

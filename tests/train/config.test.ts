@@ -71,6 +71,10 @@ describe('config', () => {
       .toMatchObject({ teachers: ['runs/a/best', 'runs/b.onnx'], teacherWeight: 0.3, teacherTemperature: 1 });
     expect(() => resolveTrainConfig({ flags: { teacherWeight: 0 } })).toThrow(/teacherWeight=0: expected a number in \(0, 1\]/);
     expect(() => resolveTrainConfig({ flags: { teachers: 'runs/a' as never } })).toThrow(/teachers=.*expected a list of model folders/);
+    expect(resolveTrainConfig({ flags: flagsToConfig({ ferplusVotes: 'data/ferplus.zip' }) })).toMatchObject({ ferplusVotes: 'data/ferplus.zip', ferplusVoteWeight: 0.3 });
+    expect(resolveTrainConfig({})).toMatchObject({ ferplusVotes: null });
+    expect(() => resolveTrainConfig({ flags: { ferplusVotes: '' } })).toThrow(/ferplusVotes=.*expected a FER\+ folder or .zip, or null/);
+    expect(() => resolveTrainConfig({ flags: { ferplusVoteWeight: 1.5 } })).toThrow(/ferplusVoteWeight=1.5/);
     for (const ema of [1, -0.1, '0.9']) {
       expect(() => resolveTrainConfig({ flags: { ema: ema as number } })).toThrow(/ema=.*expected 0 \(off\) or a decay in \(0, 1\)/);
     }

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../../lib/src/backend';
-import { mixTargets, soften, teacherProbabilities } from '../../lib/src/train/distill';
+import { distillTargets, mixTargets, soften, teacherProbabilities, withVotes } from '../../lib/src/train/distill';
+import { png, writeFiles } from '../data/fixtures';
 import { train } from '../../lib/src/train/trainer';
 import { prepareTrainingData } from '../../lib/src/train/data';
 import { syntheticDataset, testConfig, tinyModel, tmpDir } from './helpers';
@@ -24,6 +25,25 @@ describe('distillation maths', () => {
     const m = mixTargets(Float32Array.from([1, 0, 0]), Float32Array.from([0.2, 0.5, 0.3]), 0.5);
     expect(Array.from(m).map((v) => +v.toFixed(6))).toEqual([0.6, 0.25, 0.15]);
     expect(() => mixTargets(new Float32Array(3), new Float32Array(6), 0.5)).toThrow(/do not match/);
+  });
+
+  test('withVotes: votes replace their share of the models where a row has votes; without models they are the teacher', () => {
+    const labels = Float32Array.from([1, 0, 0, 1]);
+    const models = Float32Array.from([0.6, 0.4, 0.8, 0.2]);
+    const votes = { probs: Float32Array.from([0, 1, 0, 0]), has: Uint8Array.from([1, 0]), weight: 0.25 };
+    const round = (a: Float32Array): number[] => Array.from(a).map((v) => +v.toFixed(6));
+    expect(round(withVotes(models, labels, votes))).toEqual([0.45, 0.55, 0.8, 0.2]); // row 2 has no votes
+    expect(round(withVotes(undefined, labels, votes))).toEqual([0, 1, 0, 1]); // no models: votes, else the label
+    expect(() => withVotes(new Float32Array(6), labels, votes)).toThrow(/do not match/);
+  });
+
+  test('distillTargets with votes and no teachers: (1 - w) label + w votes, labels where unmatched', async () => {
+    const split = { pixels: new Uint8Array(2 * 48 * 48), targets: Float32Array.from([1, 0, 0, 1]), size: 2 };
+    const votes = { probs: Float32Array.from([0.2, 0.8, 0, 0]), has: Uint8Array.from([1, 0]), weight: 0.3 };
+    const out = tmpDir();
+    const t = await distillTargets(split, ['angry', 'disgust'], { teachers: [], weight: 0.5, temperature: 1, votes }, out);
+    expect(Array.from(t).map((v) => +v.toFixed(6))).toEqual([0.6, 0.4, 0, 1]);
+    expect(fs.existsSync(path.join(out, 'teacher-targets.bin'))).toBe(false); // nothing to cache without models
   });
 });
 
@@ -65,6 +85,37 @@ describe('training with teachers', () => {
     expect(resumed.epochs).toBe(2);
     expect(resumeLogs.some((m) => m.startsWith("Distillation: the teachers' probabilities from"))).toBe(true);
     resumed.model.dispose();
+  });
+
+  test('FER+ votes: matched to the training faces by pixels from a FER+ folder, FER2013Valid never used', async () => {
+    const ds7 = syntheticDataset(7, 4, 1);
+    const cfg = testConfig(tmpDir(), { epochs: 1, teachers: [], teacherWeight: 0.5 });
+    const train21 = prepareTrainingData(ds7, cfg).train;
+    // FER+ has votes for 5 of the 21 training faces; its FER2013Valid copy of a sixth must not count
+    const files: Record<string, Uint8Array | string> = {};
+    const face = (i: number): Uint8Array => train21.pixels.subarray(i * 48 * 48, (i + 1) * 48 * 48);
+    const rows: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      files[`FER2013Train/fer000000${k}.png`] = await png(face(k * 4));
+      rows.push(`fer000000${k}.png,"(0, 0, 48, 48)",0,9,0,0,0,0,0,0,1,0`);
+    }
+    files['FER2013Train/label.csv'] = rows.join('\n') + '\n';
+    files['FER2013Valid/fer0000100.png'] = await png(face(1));
+    files['FER2013Valid/label.csv'] = 'fer0000100.png,"(0, 0, 48, 48)",0,9,0,0,0,0,0,0,1,0\n';
+    const ferplus = writeFiles(tmpDir(), files);
+
+    const logs: string[] = [];
+    const run = await train(testConfig(cfg.out, { epochs: 1, teachers: [], teacherWeight: 0.5, ferplusVotes: ferplus }), {
+      dataset: ds7, createModel: () => tinyModel(7), onLog: (m) => logs.push(m),
+    });
+    run.model.dispose();
+    expect(logs).toContainEqual(expect.stringMatching(new RegExp(`^FER\\+ votes: matched 5 of 21 training images to FER2013Train faces in ${ferplus}`)));
+    expect(logs).toContain('Distillation: training targets are 0.5 x label + 0.5 x FER+ votes (the label where unmatched).');
+
+    // a Kaggle-layout folder in its place is refused by name
+    const kaggle = writeFiles(tmpDir(), { 'train/happy/a.png': await png(face(0)), 'test/happy/b.png': await png(face(1)) });
+    await expect(train(testConfig(tmpDir(), { epochs: 1, ferplusVotes: kaggle }), { dataset: ds7, createModel: () => tinyModel(7) }))
+      .rejects.toThrow(new RegExp(`${kaggle} is a kaggle-folder dataset, not FER\\+`));
   });
 
   test('a teacher with other classes is refused by name', async () => {

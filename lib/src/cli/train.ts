@@ -46,6 +46,8 @@ interface TrainFlags {
   teachers?: string;
   teacherWeight?: number;
   teacherTemperature?: number;
+  ferplusVotes?: string;
+  ferplusVoteWeight?: number;
   engine?: string;
   threads?: number;
 }
@@ -92,6 +94,8 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     teachers: f.teachers === undefined ? undefined : f.teachers.split(',').map((t) => t.trim()).filter(Boolean),
     teacherWeight: f.teacherWeight,
     teacherTemperature: f.teacherTemperature,
+    ferplusVotes: f.ferplusVotes,
+    ferplusVoteWeight: f.ferplusVoteWeight,
     engine: f.engine as TrainEngine | undefined,
     threads: f.threads,
   };
@@ -173,6 +177,8 @@ export function register(program: Command): void {
     .option('--teachers <models>', 'distil from these trained models (comma-separated model folders or .onnx files): targets mix in their flip-averaged probabilities')
     .option('--teacher-weight <w>', "weight of the teachers' probabilities in each target (default 0.5)", number)
     .option('--teacher-temperature <t>', "soften the teachers' probabilities: softmax(logits / t) (default 1)", number)
+    .option('--ferplus-votes <source>', "FER+ folder or zip: its annotators' votes on the training faces join the teachers")
+    .option('--ferplus-vote-weight <w>', "share of the votes in the teachers' probabilities (default 0.3; 1 without --teachers)", number)
     .option('--seed <n>', 'random seed', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)

@@ -14,6 +14,8 @@ export * from './audit';
 export * from './summary';
 export * from './sample';
 export * from './make-sample';
+export { matchFerPlusVotes, DEFAULT_VOTE_MATCH } from './ferplus-votes';
+export type { FerPlusVotes, VoteMatchOptions } from './ferplus-votes';
 export { ZipArchive } from './formats/zip';
 export type { RawImage, ReadResult, FerPlusLabelMode } from './formats/types';
 export { readKaggleFolder, readKaggleZip, parseKagglePath } from './formats/kaggle';

@@ -7,22 +7,29 @@
  *
  * The teachers' probabilities are computed once per run and kept in <out>/teacher-targets.bin, so a resumed run
  * trains on exactly the same targets.
+ *
+ * Human votes can join the teachers: FER+'s ten annotators' vote distribution for a training face (data/ferplus-votes.ts)
+ * replaces `votes.weight` of the models' probabilities (or all of it, with no model teachers). Faces FER+ has no votes
+ * for keep the models' probabilities (or, with no model teachers, their label).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { PIXELS_PER_IMAGE } from '../emotions';
 import { FerError } from '../errors';
+import { FerPlusVotes, loadDataset, matchFerPlusVotes } from '../data';
 import { loadPredictor } from '../inference/predictor';
 import { predictWithTta } from '../transforms/tta';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
 
 export interface DistillOptions {
-  /** Teacher models (model folders, run folders or .onnx files); none = no distillation. */
+  /** Teacher models (model folders, run folders or .onnx files); none = votes only. */
   teachers: readonly string[];
   /** Weight of the teachers' probabilities in each target, in (0, 1]. */
   weight: number;
   /** Softens the teachers' probabilities: p^(1/T) renormalised, i.e. softmax(logits / T); 1 = as they are. */
   temperature: number;
+  /** Human vote distributions per training image (FER+), and their share of the teacher, in (0, 1]. */
+  votes?: { probs: Float32Array; has: Uint8Array; weight: number };
 }
 
 /** What <out>/teacher-targets.json records, so a cache made for other teachers or data is not reused. */
@@ -93,6 +100,48 @@ export function mixTargets(targets: Float32Array, teacher: Float32Array, weight:
   return out;
 }
 
+/** FER+'s vote distributions for a split's images, read from a FER+ folder or zip and matched by pixels. */
+export async function ferplusVotesFor(
+  source: string,
+  split: { pixels: Uint8Array; size: number },
+  classes: readonly string[],
+  onLog?: (m: string) => void,
+): Promise<FerPlusVotes> {
+  const start = Date.now();
+  const ferplus = await loadDataset(source, { ferplusLabels: 'soft', ferplusClasses: 7 });
+  if (ferplus.format !== 'ferplus') {
+    throw new FerError(`${source} is a ${ferplus.format} dataset, not FER+: --ferplus-votes takes the FER+ folder or zip (FER2013Train/ with label.csv).`, { file: source });
+  }
+  if (ferplus.classes.join(',') !== classes.join(',')) {
+    throw new FerError(`FER+ votes cover ${ferplus.classes.join(', ')}; the data has ${classes.join(', ')}.`, { file: source });
+  }
+  const votes = matchFerPlusVotes(split.pixels, ferplus);
+  onLog?.(`FER+ votes: matched ${votes.matched} of ${split.size} training images to FER2013Train faces in ${source} (${((Date.now() - start) / 1000).toFixed(0)} s).`);
+  return votes;
+}
+
+/**
+ * The teacher rows with votes mixed in: (1 - weight) * models + weight * votes where a row has votes; rows without
+ * votes keep the models' probabilities, or `targets` (the labels) when there are no model teachers.
+ */
+export function withVotes(
+  models: Float32Array | undefined,
+  targets: Float32Array,
+  votes: { probs: Float32Array; has: Uint8Array; weight: number },
+): Float32Array {
+  const C = targets.length / votes.has.length;
+  if (votes.probs.length !== targets.length || (models && models.length !== targets.length)) {
+    throw new RangeError(`vote rows (${votes.probs.length}) do not match the targets (${targets.length})`);
+  }
+  const w = models ? votes.weight : 1;
+  const base = models ?? targets;
+  const out = new Float32Array(targets.length);
+  for (let r = 0; r < votes.has.length; r++) {
+    for (let c = r * C; c < (r + 1) * C; c++) out[c] = votes.has[r] ? (1 - w) * base[c] + w * votes.probs[c] : base[c];
+  }
+  return out;
+}
+
 /**
  * The training targets with the teachers mixed in: the teachers' probabilities come from `<dir>/teacher-targets.bin`
  * when it was made for the same teachers, temperature and images, else they are computed and saved there.
@@ -111,6 +160,10 @@ export async function distillTargets(
   };
   const bytes = split.size * classes.length * 4;
   let teacher: Float32Array | undefined;
+  if (options.teachers.length === 0) {
+    if (!options.votes) throw new RangeError('distillTargets needs teachers or votes');
+    return mixTargets(split.targets, withVotes(undefined, split.targets, options.votes), options.weight);
+  }
   if (fs.existsSync(jsonFile) && fs.existsSync(binFile)) {
     const cached = readCache(jsonFile);
     const bin = fs.readFileSync(binFile);
@@ -128,5 +181,5 @@ export async function distillTargets(
     writeFileAtomic(binFile, Buffer.from(teacher.buffer, teacher.byteOffset, teacher.byteLength));
     writeJsonAtomic(jsonFile, { ...want, bytes } satisfies TeacherCache);
   }
-  return mixTargets(split.targets, teacher, options.weight);
+  return mixTargets(split.targets, options.votes ? withVotes(teacher, split.targets, options.votes) : teacher, options.weight);
 }

@@ -13,4 +13,4 @@ export * from './ort';
 export * from './logit-adjust';
 export { WeightEma, EmaState } from './ema';
 export { averageWeights, averageModelFolders } from './average';
-export { DistillOptions, distillTargets, teacherProbabilities, mixTargets, soften } from './distill';
+export { DistillOptions, distillTargets, ferplusVotesFor, teacherProbabilities, mixTargets, withVotes, soften } from './distill';

@@ -32,7 +32,7 @@ import { createOptimizer, TrainOptimizer } from './optimizers';
 import { deriveSeed, permutation, streamFor, withSeededMathRandom } from './random';
 import { createSchedule, LrSchedule } from './schedules';
 import { EmaState, WeightEma } from './ema';
-import { distillTargets } from './distill';
+import { distillTargets, ferplusVotesFor } from './distill';
 
 export interface TrainOptions extends TrainCallbacks {
   /** Train on this dataset instead of loading `config.data`. */
@@ -208,6 +208,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const dataset = options.dataset ?? (await loadDataset(cfg.data));
   const data: TrainingData = prepareTrainingData(dataset, cfg);
   if (data.dropped > 0) log(`Left out ${data.dropped} train/val images found by the data audit (${cfg.drop.join(', ')}).`);
+  const votes = cfg.ferplusVotes ? await ferplusVotesFor(cfg.ferplusVotes, data.train, data.classes, log) : undefined;
   const C = data.classes.length;
   if (saved && (saved.data.train !== data.train.size || saved.data.val !== data.val.size)) {
     throw new FerError(
@@ -288,16 +289,20 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   fs.mkdirSync(out, { recursive: true });
   writeJsonAtomic(path.join(out, 'config.json'), cfg);
-  if (cfg.teachers.length > 0) {
+  if (cfg.teachers.length > 0 || votes) {
     try {
       data.train.targets = await distillTargets(data.train, data.classes,
-        { teachers: cfg.teachers, weight: cfg.teacherWeight, temperature: cfg.teacherTemperature }, out, { threads: cfg.threads || undefined, onLog: log });
+        { teachers: cfg.teachers, weight: cfg.teacherWeight, temperature: cfg.teacherTemperature, votes: votes && { ...votes, weight: cfg.ferplusVoteWeight } },
+        out, { threads: cfg.threads || undefined, onLog: log });
     } catch (err) {
       model.dispose();
       optimizer.dispose();
       throw err;
     }
-    log(`Distillation: training targets are ${1 - cfg.teacherWeight} x label + ${cfg.teacherWeight} x the mean of ${cfg.teachers.length} teacher(s).`);
+    const teacher = votes
+      ? cfg.teachers.length > 0 ? `(${1 - cfg.ferplusVoteWeight} x the mean of ${cfg.teachers.length} teacher(s) + ${cfg.ferplusVoteWeight} x FER+ votes where matched)` : 'FER+ votes (the label where unmatched)'
+      : `the mean of ${cfg.teachers.length} teacher(s)`;
+    log(`Distillation: training targets are ${1 - cfg.teacherWeight} x label + ${cfg.teacherWeight} x ${teacher}.`);
   }
   if (saved) log(`Resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch} (step ${state.step}).`);
 
