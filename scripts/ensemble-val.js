@@ -69,7 +69,7 @@ async function main() {
   console.log(`mean of all ${positionals.length} (flip TTA): ${(100 * ensemble).toFixed(2)}% on ${val.size} validation images`);
   let votes;
   if (values['ferplus-votes']) {
-    const v = await fer.ferplusVotesFor(values['ferplus-votes'], val, classes, console.log);
+    const v = await fer.ferplusVotesFor(values['ferplus-votes'], val, classes, console.log, 'validation images');
     const best = (list) => list.reduce((a, b) => (b.flipTta > a.flipTta ? b : a));
     const bestSubset = subsets.length ? best(subsets) : undefined;
     const bestSingle = best(models);

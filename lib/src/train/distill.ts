@@ -106,6 +106,7 @@ export async function ferplusVotesFor(
   split: { pixels: Uint8Array; size: number },
   classes: readonly string[],
   onLog?: (m: string) => void,
+  what = 'training images',
 ): Promise<FerPlusVotes> {
   const start = Date.now();
   const ferplus = await loadDataset(source, { ferplusLabels: 'soft', ferplusClasses: 7 });
@@ -116,7 +117,7 @@ export async function ferplusVotesFor(
     throw new FerError(`FER+ votes cover ${ferplus.classes.join(', ')}; the data has ${classes.join(', ')}.`, { file: source });
   }
   const votes = matchFerPlusVotes(split.pixels, ferplus);
-  onLog?.(`FER+ votes: matched ${votes.matched} of ${split.size} training images to FER2013Train faces in ${source} (${((Date.now() - start) / 1000).toFixed(0)} s).`);
+  onLog?.(`FER+ votes: matched ${votes.matched} of ${split.size} ${what} to FER2013Train faces in ${source} (${((Date.now() - start) / 1000).toFixed(0)} s).`);
   return votes;
 }
 
