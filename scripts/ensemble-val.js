@@ -54,14 +54,18 @@ async function main() {
       await predictor.dispose();
     }
   }
+  // The mean of some models' flip-averaged probabilities (indices into positionals).
+  const meanOf = (members) => {
+    const mean = new Float32Array(val.size * K);
+    for (const j of members) tta[j].forEach((p, i) => (mean[i] += p / members.length));
+    return mean;
+  };
   // Every subset of two or more models: which teachers to combine is itself a validation-only choice.
   const subsets = [];
   for (let mask = 1; mask < 1 << tta.length; mask++) {
     const members = tta.map((_, j) => j).filter((j) => mask & (1 << j));
     if (members.length < 2) continue;
-    const sum = new Float32Array(val.size * K);
-    for (const j of members) tta[j].forEach((p, i) => (sum[i] += p));
-    const subset = { models: members.map((j) => positionals[j]), flipTta: accuracy(sum) };
+    const subset = { models: members.map((j) => positionals[j]), flipTta: accuracy(meanOf(members)) };
     subsets.push(subset);
     console.log(`mean of ${subset.models.join(' + ')} (flip TTA): ${(100 * subset.flipTta).toFixed(2)}%`);
   }
@@ -73,15 +77,11 @@ async function main() {
     const best = (list) => list.reduce((a, b) => (b.flipTta > a.flipTta ? b : a));
     const bestSubset = subsets.length ? best(subsets) : undefined;
     const bestSingle = best(models);
-    const meanOf = (names) => {
-      const sum = new Float32Array(val.size * K);
-      for (const name of names) tta[positionals.indexOf(name)].forEach((p, i) => (sum[i] += p / names.length));
-      return sum;
-    };
+    const indices = (names) => names.map((name) => positionals.indexOf(name));
     const scored = [];
     for (const weight of [0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1]) {
-      const row = { weight, bestSingle: accuracy(fer.withVotes(meanOf([bestSingle.model]), val.targets, { ...v, weight })) };
-      if (bestSubset) row.bestSubset = accuracy(fer.withVotes(meanOf(bestSubset.models), val.targets, { ...v, weight }));
+      const row = { weight, bestSingle: accuracy(fer.withVotes(meanOf(indices([bestSingle.model])), val.targets, { ...v, weight })) };
+      if (bestSubset) row.bestSubset = accuracy(fer.withVotes(meanOf(indices(bestSubset.models)), val.targets, { ...v, weight }));
       scored.push(row);
       console.log(`votes weight ${weight}: ${bestSubset ? `best subset ${(100 * row.bestSubset).toFixed(2)}%, ` : ''}best single ${(100 * row.bestSingle).toFixed(2)}%`);
     }
