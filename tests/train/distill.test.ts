@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../../lib/src/backend';
-import { distillTargets, mixTargets, soften, teacherProbabilities, withVotes } from '../../lib/src/train/distill';
+import { distillTargets, labelAgreement, mixTargets, soften, teacherProbabilities, withVotes } from '../../lib/src/train/distill';
 import { png, writeFiles } from '../data/fixtures';
 import { train } from '../../lib/src/train/trainer';
 import { prepareTrainingData } from '../../lib/src/train/data';
@@ -27,6 +27,14 @@ describe('distillation maths', () => {
     expect(() => mixTargets(new Float32Array(3), new Float32Array(6), 0.5)).toThrow(/do not match/);
   });
 
+  test('labelAgreement: the share of rows whose most probable class is the label', () => {
+    const labels = Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0]);
+    const teacher = Float32Array.from([0.5, 0.3, 0.2, 0.6, 0.3, 0.1, 0.1, 0.1, 0.8, 0.2, 0.7, 0.1]);
+    expect(labelAgreement(labels, teacher, 3)).toBeCloseTo(0.75, 6); // row 2 (label 1) has class 0 first
+    expect(labelAgreement(labels, labels, 3)).toBe(1);
+    expect(() => labelAgreement(labels, new Float32Array(3), 3)).toThrow(/do not match/);
+  });
+
   test('withVotes: votes replace their share of the models where a row has votes; without models they are the teacher', () => {
     const labels = Float32Array.from([1, 0, 0, 1]);
     const models = Float32Array.from([0.6, 0.4, 0.8, 0.2]);
@@ -41,8 +49,11 @@ describe('distillation maths', () => {
     const split = { pixels: new Uint8Array(2 * 48 * 48), targets: Float32Array.from([1, 0, 0, 1]), size: 2 };
     const votes = { probs: Float32Array.from([0.2, 0.8, 0, 0]), has: Uint8Array.from([1, 0]), weight: 0.3 };
     const out = tmpDir();
-    const t = await distillTargets(split, ['angry', 'disgust'], { teachers: [], weight: 0.5, temperature: 1, votes }, out);
+    const logs: string[] = [];
+    const t = await distillTargets(split, ['angry', 'disgust'], { teachers: [], weight: 0.5, temperature: 1, votes }, out, { onLog: (m) => logs.push(m) });
     expect(Array.from(t).map((v) => +v.toFixed(6))).toEqual([0.6, 0.4, 0, 1]);
+    // row 1's votes put disgust first against its label angry; row 2 keeps its label
+    expect(logs).toContain('Distillation: the votes put the label first on 50.0% of the training images.');
     expect(fs.existsSync(path.join(out, 'teacher-targets.bin'))).toBe(false); // nothing to cache without models
   });
 });
@@ -77,6 +88,7 @@ describe('training with teachers', () => {
     // not just the labels: the teacher is unsure about some images
     expect(saved.some((v) => v > 0.05 && v < 0.95)).toBe(true);
     expect(logs.some((m) => m.startsWith(`Teacher ${teacherRun.out}: predicted 54 training images`))).toBe(true);
+    expect(logs).toContainEqual(expect.stringMatching(/^Distillation: the teachers put the label first on \d+\.\d% of the training images\.$/));
 
     // resuming reads the saved probabilities instead of asking the teachers again
     fs.renameSync(teacherRun.out, `${teacherRun.out}-gone`);

@@ -18,6 +18,7 @@ import { PIXELS_PER_IMAGE } from '../emotions';
 import { FerError } from '../errors';
 import { FerPlusVotes, loadDataset, matchFerPlusVotes } from '../data';
 import { loadPredictor } from '../inference/predictor';
+import { argmaxRow } from '../metrics/classification';
 import { predictWithTta } from '../transforms/tta';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs';
 
@@ -100,6 +101,18 @@ export function mixTargets(targets: Float32Array, teacher: Float32Array, weight:
   return out;
 }
 
+/**
+ * The share of rows whose most probable class is the same in `teacher` as in `targets` (the labels): how often the
+ * teachers would keep the label. Where they do not, a larger teacher weight moves the target away from the label.
+ */
+export function labelAgreement(targets: Float32Array, teacher: Float32Array, classes: number): number {
+  if (teacher.length !== targets.length) throw new RangeError(`teacher rows (${teacher.length}) do not match the targets (${targets.length})`);
+  const rows = targets.length / classes;
+  let same = 0;
+  for (let r = 0; r < rows; r++) if (argmaxRow(teacher, r, classes) === argmaxRow(targets, r, classes)) same++;
+  return rows > 0 ? same / rows : 0;
+}
+
 /** FER+'s vote distributions for a split's images, read from a FER+ folder or zip and matched by pixels. */
 export async function ferplusVotesFor(
   source: string,
@@ -163,7 +176,7 @@ export async function distillTargets(
   let teacher: Float32Array | undefined;
   if (options.teachers.length === 0) {
     if (!options.votes) throw new RangeError('distillTargets needs teachers or votes');
-    return mixTargets(split.targets, withVotes(undefined, split.targets, options.votes), options.weight);
+    return mixWithLog(split.targets, withVotes(undefined, split.targets, options.votes), classes.length, options.weight, 'the votes', run.onLog);
   }
   if (fs.existsSync(jsonFile) && fs.existsSync(binFile)) {
     const cached = readCache(jsonFile);
@@ -182,5 +195,14 @@ export async function distillTargets(
     writeFileAtomic(binFile, Buffer.from(teacher.buffer, teacher.byteOffset, teacher.byteLength));
     writeJsonAtomic(jsonFile, { ...want, bytes } satisfies TeacherCache);
   }
-  return mixTargets(split.targets, options.votes ? withVotes(teacher, split.targets, options.votes) : teacher, options.weight);
+  const rows = options.votes ? withVotes(teacher, split.targets, options.votes) : teacher;
+  return mixWithLog(split.targets, rows, classes.length, options.weight, options.votes ? 'the teachers with the votes' : 'the teachers', run.onLog);
+}
+
+/** mixTargets, after logging how often `who` (the teacher rows) put the label first. */
+function mixWithLog(
+  targets: Float32Array, teacher: Float32Array, classes: number, weight: number, who: string, onLog?: (m: string) => void,
+): Float32Array {
+  onLog?.(`Distillation: ${who} put the label first on ${(100 * labelAgreement(targets, teacher, classes)).toFixed(1)}% of the training images.`);
+  return mixTargets(targets, teacher, weight);
 }
