@@ -46,16 +46,20 @@ export function syntheticDataset(classes = 3, perClass = 24, valPerClass = 6, se
   };
 }
 
-/** conv(4, 3x3, stride 2) + BN + ReLU -> max-pool -> dropout -> dense softmax: ~4.7k parameters. */
-export function tinyModel(classes: number, withDropout = true): tf.LayersModel {
+/**
+ * conv(4, 3x3, stride 2) + BN + ReLU -> max-pool -> dropout -> dense softmax: ~4.7k parameters. With `seed`, the
+ * initial weights are always the same (a test that must not depend on a lucky draw); without, they are random.
+ */
+export function tinyModel(classes: number, withDropout = true, seed?: number): tf.LayersModel {
+  const init = (offset: number) => (seed === undefined ? {} : { kernelInitializer: tf.initializers.glorotUniform({ seed: seed + offset }) });
   const input = tf.input({ shape: [S, S, 1] });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: false }).apply(input) as tf.SymbolicTensor;
+  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', useBias: false, ...init(0) }).apply(input) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization().apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
   x = tf.layers.maxPooling2d({ poolSize: 4 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
   if (withDropout) x = tf.layers.dropout({ rate: 0.2 }).apply(x) as tf.SymbolicTensor;
-  const out = tf.layers.dense({ units: classes, activation: 'softmax' }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: classes, activation: 'softmax', ...init(1) }).apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 

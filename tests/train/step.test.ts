@@ -18,7 +18,7 @@ function fixedBatch(n: number, classes: number) {
 
 describe('train step', () => {
   test.each([
-    ['a tiny conv net', () => tinyModel(3, false), 3, 12],
+    ['a tiny conv net', () => tinyModel(3, false, 1), 3, 12], // seeded: ~1.5% of random draws overshoot at lr 1e-2
     ['vgg-small (the shipped family)', () => createModel('vgg-small', { numClasses: 7, dropout: 0 }), 7, 8],
   ])('one step lowers the loss on a fixed batch: %s', (_name, build, classes, n) => {
     const model = build();
