@@ -53,7 +53,7 @@ describe('distillation maths', () => {
     const t = await distillTargets(split, ['angry', 'disgust'], { teachers: [], weight: 0.5, temperature: 1, votes }, out, { onLog: (m) => logs.push(m) });
     expect(Array.from(t).map((v) => +v.toFixed(6))).toEqual([0.6, 0.4, 0, 1]);
     // row 1's votes put disgust first against its label angry; row 2 keeps its label
-    expect(logs).toContain('Distillation: the votes put the label first on 50.0% of the training images.');
+    expect(logs).toContain('Distillation: the votes (the label where a face has none) put the label first on 50.0% of the training images.');
     expect(fs.existsSync(path.join(out, 'teacher-targets.bin'))).toBe(false); // nothing to cache without models
   });
 });

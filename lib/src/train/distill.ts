@@ -176,7 +176,7 @@ export async function distillTargets(
   let teacher: Float32Array | undefined;
   if (options.teachers.length === 0) {
     if (!options.votes) throw new RangeError('distillTargets needs teachers or votes');
-    return mixWithLog(split.targets, withVotes(undefined, split.targets, options.votes), classes.length, options.weight, 'the votes', run.onLog);
+    return mixWithLog(split.targets, withVotes(undefined, split.targets, options.votes), classes.length, options.weight, 'the votes (the label where a face has none)', run.onLog);
   }
   if (fs.existsSync(jsonFile) && fs.existsSync(binFile)) {
     const cached = readCache(jsonFile);
