@@ -40,6 +40,11 @@ export interface TrainConfig {
   /** Kernel initialisers of a new model: 'torch' (PyTorch's defaults) or 'keras' (He / Glorot); see models/build.ts. */
   weightInit: WeightInit;
   epochs: number;
+  /**
+   * Lay the learning-rate schedule out over this many epochs (0 = `epochs`). With fewer `epochs` the run stops
+   * partway through it: a refit can repeat the first epochs of an earlier run's schedule exactly.
+   */
+  scheduleEpochs: number;
   batchSize: number;
   /** Batch size for validation (no gradients, so it can be larger). */
   evalBatchSize: number;
@@ -84,7 +89,10 @@ export interface TrainConfig {
   ferplusVoteWeight: number;
   /** Stop after this many epochs without a better validation accuracy (0 = never). */
   earlyStopping: number;
-  /** Part of the training split held out for validation when the dataset has no val split. */
+  /**
+   * Part of the training split held out for validation when the dataset has no val split. 0 = train on all of it
+   * (a refit): no validation, no early stopping, and best/ holds the latest epoch.
+   */
   valFraction: number;
   seed: number;
   /** Audit findings left out of the train/val images (e.g. train copies of test images: 'cross-split'). */
@@ -131,6 +139,7 @@ export function defaultTrainConfig(): TrainConfig {
     dropout: null,
     weightInit: 'torch',
     epochs: 30,
+    scheduleEpochs: 0,
     batchSize: 64,
     evalBatchSize: 256,
     optimizer: 'adam',
@@ -258,6 +267,8 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   if (c.dropout !== null) real('dropout', c.dropout, 0, 0.95);
   oneOf('weightInit', c.weightInit, ['torch', 'keras']);
   int('epochs', 1);
+  int('scheduleEpochs', 0);
+  if (c.scheduleEpochs > 0 && c.scheduleEpochs < c.epochs) bad('scheduleEpochs', `expected 0 or at least epochs (${c.epochs})`, c.scheduleEpochs);
   int('batchSize', 1, 4096);
   int('evalBatchSize', 1, 65536);
   oneOf('optimizer', c.optimizer, ['adam', 'sgd']);

@@ -18,6 +18,7 @@ interface TrainFlags {
   arch?: string;
   init?: string;
   epochs?: number;
+  scheduleEpochs?: number;
   batchSize?: number;
   lr?: number;
   out?: string;
@@ -71,6 +72,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     arch: f.arch,
     init: f.init,
     epochs: f.epochs,
+    scheduleEpochs: f.scheduleEpochs,
     batchSize: f.batchSize,
     lr: f.lr,
     out: f.out,
@@ -140,6 +142,9 @@ async function run(f: TrainFlags): Promise<void> {
         `training time ${(result.elapsedSeconds / 60).toFixed(1)} min.`,
     );
     if (best) console.log(`Best validation accuracy ${(best.valAcc * 100).toFixed(2)}% at epoch ${best.epoch}: ${result.bestDir}`);
+    else if (result.history.length > 0 && result.history[result.history.length - 1].valAcc === undefined) {
+      console.log(`No validation (valFraction 0): ${result.bestDir} holds the weights of epoch ${result.history.length}.`);
+    }
     console.log(`Last checkpoint: ${result.lastDir}; history: ${path.join(result.out, 'history.csv')}`);
   } finally {
     removeSigint();
@@ -154,6 +159,7 @@ export function register(program: Command): void {
     .option('--arch <name>', `architecture: ${listModels().map((m) => m.name).join(', ')}`)
     .option('--init <path>', 'start a new run from these weights: a fer-lab model folder (e.g. runs/x/best; same arch and classes), or for resnet18 ImageNet weights in an .onnx file (e.g. resnet18-v1-7.onnx from the ONNX model zoo); nothing is downloaded')
     .option('--epochs <n>', 'epochs', integer)
+    .option('--schedule-epochs <n>', 'lay the learning-rate schedule out over n epochs and stop after --epochs of them (0 = --epochs)', integer)
     .option('--batch-size <n>', 'batch size', integer)
     .option('--lr <x>', 'learning rate', number)
     .option('--out <dir>', 'output folder (default runs/<arch>)')
@@ -170,7 +176,7 @@ export function register(program: Command): void {
     .option('--weight-decay <x>', 'weight decay (AdamW / SGD L2)', number)
     .option('--dropout <x>', 'dropout rate of the model head', number)
     .option('--weight-init <scheme>', "new model's kernel initialisers: torch (PyTorch's defaults) or keras (He/Glorot)")
-    .option('--val-fraction <x>', 'validation part of the training split', number)
+    .option('--val-fraction <x>', 'validation part of the training split (0 = train on all of it: no validation, best/ = the latest epoch)', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
     .option('--ema <decay>', 'validate, keep and export a moving average of the weights with this decay per step (e.g. 0.999; 0 = off)', number)
     .option('--ema-warmup <power>', "EMA warm-up as timm's: decay min(ema, 1 - (1 + step)^-power), e.g. 0.75 from scratch (0 = the plain mean until 1/(1 - ema) steps)", number)

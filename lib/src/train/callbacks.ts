@@ -89,7 +89,8 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): TrainC
       stop();
       stream.write(
         `epoch ${r.epoch}/${epochs}: loss ${r.trainLoss.toFixed(4)} acc ${r.trainAcc.toFixed(4)} | ` +
-          `val loss ${r.valLoss.toFixed(4)} acc ${r.valAcc.toFixed(4)}${r.rawValAcc === undefined ? '' : ` (EMA; own weights ${r.rawValAcc.toFixed(4)})`} | lr ${r.lr.toExponential(2)} | ` +
+          (r.valAcc === undefined || r.valLoss === undefined ? 'no validation' : `val loss ${r.valLoss.toFixed(4)} acc ${r.valAcc.toFixed(4)}`) +
+          `${r.rawValAcc === undefined ? '' : ` (EMA; own weights ${r.rawValAcc.toFixed(4)})`} | lr ${r.lr.toExponential(2)} | ` +
           `${r.imagesPerSecond.toFixed(1)} img/s | ${r.seconds.toFixed(1)} s${isBest ? ' | best' : ''}\n`,
       );
     },

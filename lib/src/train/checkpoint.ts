@@ -23,8 +23,9 @@ export interface EpochRecord {
   epoch: number;
   trainLoss: number;
   trainAcc: number;
-  valLoss: number;
-  valAcc: number;
+  /** Absent in runs without validation (valFraction 0). */
+  valLoss?: number;
+  valAcc?: number;
   /** Learning rate at the end of the epoch. */
   lr: number;
   /** Wall time of the epoch (training + validation), seconds. */

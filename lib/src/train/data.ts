@@ -52,7 +52,7 @@ function splitData(ds: Dataset, indices: ArrayLike<number>, soft: boolean): Spli
 
 /**
  * Train/val from a dataset: its own 'val' split when it has one, else a stratified split of 'train'
- * (valFraction, seed); `maxTrain` keeps a seeded random subset of the training images.
+ * (valFraction, seed; with valFraction 0 val is empty); `maxTrain` keeps a seeded random subset of the training images.
  */
 export function prepareTrainingData(ds: Dataset, config: TrainConfig): TrainingData {
   const withVal = splitIndices(ds, 'val').length > 0 ? ds : stratifiedSplit(ds, { valFraction: config.valFraction, seed: config.seed });
@@ -64,7 +64,8 @@ export function prepareTrainingData(ds: Dataset, config: TrainConfig): TrainingD
       file: ds.source,
     });
   }
-  if (valIdx.length === 0) {
+  // valFraction 0 trains on every training image (a refit): the run then has no validation
+  if (valIdx.length === 0 && config.valFraction > 0) {
     throw new FerError(
       `No validation images from ${ds.source}: set valFraction above 0 (now ${config.valFraction}) or use a dataset with a val split.`,
       { file: ds.source },

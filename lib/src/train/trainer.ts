@@ -264,7 +264,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
   const ema = cfg.ema > 0 ? (savedEma ? WeightEma.restore(model, savedEma) : WeightEma.start(model, cfg.ema, cfg.emaWarmup)) : undefined;
 
   const batches = batchesPerEpoch(data.train.size, cfg.batchSize);
-  const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.epochs);
+  const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.scheduleEpochs || cfg.epochs);
+  // valFraction 0 (a refit on every training image): nothing to validate, select or stop early on
+  const validated = data.val.size > 0;
+  if (!validated && cfg.schedule.name === 'plateau') {
+    throw new FerError(`--schedule plateau lowers the learning rate on the validation loss, and valFraction 0 leaves no validation images: use cosine, exponential or none.`);
+  }
   const augmenter = createAugmenter(cfg.augment);
   const state: TrainState = saved
     ? { ...saved, config: cfg }
@@ -305,6 +310,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     log(`Distillation: training targets are ${1 - cfg.teacherWeight} x label + ${cfg.teacherWeight} x ${teacher}.`);
   }
   if (saved) log(`Resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch} (step ${state.step}).`);
+  if (!validated) log(`No validation split (valFraction 0): training on all ${data.train.size} training images; no early stopping, and ${bestDir} holds the latest epoch's weights.`);
+  if (cfg.epochs < (cfg.scheduleEpochs || cfg.epochs)) log(`The learning-rate schedule spans ${cfg.scheduleEpochs} epochs; this run stops after epoch ${cfg.epochs}.`);
 
   const meta = (): ModelMeta => ({
     ...defaultMeta(cfg.arch, model),
@@ -363,7 +370,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   try {
     outer: while (state.epoch < cfg.epochs) {
-      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping) {
+      if (validated && cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping) {
         stoppedBy = 'early-stopping';
         break;
       }
@@ -435,17 +442,16 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       }
 
       const evalStart = performance.now();
-      const raw = ema ? await evaluate(data.val) : undefined;
-      const val = await withModelToKeep(() => evaluate(data.val));
+      const raw = ema && validated ? await evaluate(data.val) : undefined;
+      const val = validated ? await withModelToKeep(() => evaluate(data.val)) : undefined;
       state.elapsedSeconds += (performance.now() - evalStart) / 1000;
       const lr = schedule.lrAt(epoch, 1 - 1e-9);
-      schedule.epochEnd(epoch, val.loss);
+      schedule.epochEnd(epoch, val?.loss ?? Number.NaN);
       const record: EpochRecord = {
         epoch: epoch + 1,
         trainLoss: partial.lossSum / partial.seen,
         trainAcc: partial.correct / partial.seen,
-        valLoss: val.loss,
-        valAcc: val.acc,
+        ...(val ? { valLoss: val.loss, valAcc: val.acc } : {}),
         lr,
         seconds: (Date.now() - epochStart) / 1000,
         imagesPerSecond: partial.seen / Math.max(partial.trainSeconds, 1e-9),
@@ -456,14 +462,14 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       state.epoch = epoch + 1;
       state.batch = 0;
       state.partial = null;
-      const isBest = state.best === null || val.acc > state.best.valAcc;
-      if (isBest) {
+      const isBest = val !== undefined && (state.best === null || val.acc > state.best.valAcc);
+      if (val && isBest) {
         state.best = { epoch: epoch + 1, valAcc: val.acc, valLoss: val.loss };
         state.earlyStoppingWait = 0;
-      } else {
+      } else if (val) {
         state.earlyStoppingWait += 1;
       }
-      if (isBest) {
+      if (isBest || !validated) {
         state.schedule = schedule.state();
         const optimizerState = await optimizer.getState();
         await withModelToKeep(() => saveCheckpoint(bestDir, { model, meta: meta(), optimizer: optimizerState, state }));
@@ -472,7 +478,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       lastSave = Date.now();
       writeHistory(out, state.history);
       await withModelToKeep(async () => options.onEpoch?.({ record, epochs: cfg.epochs, isBest, model }));
-      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
+      if (validated && cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
         log(`Early stopping: no better validation accuracy for ${cfg.earlyStopping} epochs (best ${state.best?.valAcc.toFixed(4)} at epoch ${state.best?.epoch}).`);
         stoppedBy = 'early-stopping';
         break;
