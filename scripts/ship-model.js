@@ -7,7 +7,8 @@
  * 1. copies <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
  *    With --logit-adjust auto (the default), first chooses a post-hoc logit adjustment for the rare classes on the
  *    run's own validation split (lib/src/train/logit-adjust.ts; tau = 0 when it does not raise validation macro-F1)
- *    and folds it into the output bias,
+ *    and folds it into the output bias; --logit-adjust <tau> folds in a tau fixed beforehand (a run without
+ *    validation, such as a refit on every training image, cannot choose one),
  * 2. exports it to ONNX with `fer export` (checked against TF.js),
  * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
  *    (report, metrics and charts in results/fer-lab-default/),
@@ -35,10 +36,10 @@ function runFer(args, options = {}) {
 }
 
 /**
- * Choose tau on the run's validation split (rebuilt from its config: same seed, fraction and dropped images) and,
- * when tau > 0, write the adjusted model into `outDir`. Returns what the model card reports.
+ * Choose tau on the run's validation split (rebuilt from its config: same seed, fraction and dropped images), or take
+ * `fixedTau`, and when tau > 0 write the adjusted model into `outDir`. Returns what the model card reports.
  */
-async function logitAdjust(run, best, outDir, dataPath) {
+async function logitAdjust(run, best, outDir, dataPath, fixedTau) {
   const lib = require(path.join(root, 'lib', 'dist'));
   const { loadModelDir, writeModelFiles } = require(path.join(root, 'lib', 'dist', 'util', 'model-io'));
   await lib.initBackend('wasm');
@@ -49,10 +50,25 @@ async function logitAdjust(run, best, outDir, dataPath) {
   const counts = data.classes.map((_, k) => data.train.labels.reduce((n, y) => n + (y === k ? 1 : 0), 0));
   const { model, meta } = await loadModelDir(best);
   if (meta.classes.join() !== data.classes.join()) throw new Error(`model classes ${meta.classes} differ from the data's ${data.classes}`);
+  const priors = lib.classPriors(counts);
+  if (fixedTau !== undefined) {
+    const offsets = lib.logitOffsets(priors, fixedTau);
+    console.error(`logit adjustment: tau ${fixedTau}, fixed beforehand (priors from ${data.train.size} training images)`);
+    if (fixedTau > 0) {
+      lib.applyLogitAdjustment(model, offsets);
+      await writeModelFiles(model, outDir, { ...meta, logitAdjustment: { tau: fixedTau, offsets, priors } });
+    }
+    model.dispose();
+    return { tau: fixedTau, criterion: 'fixed', offsets, priors, trainImages: data.train.size };
+  }
+  if (data.val.size === 0) {
+    model.dispose();
+    throw new Error(`${run} has no validation split (valFraction 0) to choose a logit adjustment on: pass --logit-adjust <tau> (e.g. the tau chosen for the run it refits) or --logit-adjust off`);
+  }
   const predictor = lib.createTfjsPredictor(model, meta.classes, best, {}, meta.preprocess);
   try {
     const probs = await predictor.predict(data.val.pixels);
-    const choice = lib.chooseLogitAdjustment(data.val.labels, probs, data.classes, lib.classPriors(counts));
+    const choice = lib.chooseLogitAdjustment(data.val.labels, probs, data.classes, priors);
     const summary = {
       tau: choice.tau, criterion: choice.criterion, offsets: choice.offsets, priors: choice.priors, valImages: data.val.size,
       val: { plain: choice.scores.find((x) => x.tau === 0), chosen: choice.scores.find((x) => x.tau === choice.tau) },
@@ -73,6 +89,10 @@ async function logitAdjust(run, best, outDir, dataPath) {
 
 function logitAdjustCard(la, classes, config) {
   if (!la) return 'Logit adjustment: off.';
+  if (la.criterion === 'fixed') {
+    return `Logit adjustment (Menon et al. 2021): logits + ${la.tau} x -log(training class prior), folded into the output bias; ` +
+      `tau fixed before the run (\`--logit-adjust ${la.tau}\`), not chosen on this run's data; the priors are this run's ${la.trainImages} training images'.`;
+  }
   const d = classes.indexOf('disgust');
   const v = la.val;
   const line = (x) => `accuracy ${pct(x.accuracy)}, macro-F1 ${x.macroF1.toFixed(3)}${d >= 0 ? `, disgust recall ${pct(x.recall[d])}` : ''}`;
@@ -129,7 +149,14 @@ function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxByt
     ? ` It started from \`${before[before.length - 1].init}\`: ${before.map((b) => `\`${rel(b.run)}\` (${b.history.length} epochs, ${minutesOf(b.history).toFixed(0)} min)`).join(', then ')}; ${allEpochs} epochs and ${allMinutes.toFixed(0)} min in all.`
     : '';
   const earlierCommands = before.map((b) => `npx fer train --data ${data} ${b.recipe ? `--config ${rel(b.recipe)}` : '<its settings>'} --out ${rel(b.run)}\n`).join('');
-  const best = history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]);
+  const validated = history.every((h) => typeof h.valAcc === 'number');
+  const best = validated ? history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]) : undefined;
+  const dataRow = config.valFraction > 0
+    ? `${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation`
+    : `all ${meta.training?.trainImages ?? '?'} images for training (\`valFraction\` 0, a refit: no validation split)`;
+  const trainedRow = best
+    ? `${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}`
+    : `${history.length} epoch(s), a number fixed before the run (no validation)`;
   const recall = (k) => evalJson.perClass[k].recall;
   const weakest = Object.entries(evalJson.perClass).reduce((a, b) => (b[1].recall < a[1].recall ? b : a));
   const rows = Object.entries(evalJson.perClass)
@@ -146,8 +173,8 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | input | 48x48 grayscale face crop, pixel / 255, NHWC \`[N,48,48,1]\` |
 | output | probabilities for ${meta.classes.join(', ')} |
 | files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), \`history.json\`, \`config.json\` |
-| data | FER2013 (Kaggle layout) training split: ${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
-| training | ${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores).${startedFrom} |
+| data | FER2013 (Kaggle layout) training split: ${dataRow}; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
+| training | ${trainedRow}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores).${startedFrom} |
 
 ## Results on FER2013 PublicTest (${evalJson.n} images)
 
@@ -199,7 +226,7 @@ async function main() {
     .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
     .option('--recipe <file>', 'the settings file the run was trained with, named in the model card (default checkpoints/recipes/<run name>.json)')
-    .option('--logit-adjust <mode>', 'auto: choose a logit adjustment for rare classes on the validation split; off', 'auto')
+    .option('--logit-adjust <mode>', 'auto: choose a logit adjustment for rare classes on the validation split; off; or a tau in 0-2 fixed beforehand', 'auto')
     .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume (default checkpoints/runs/<run name>)")
     .parse(process.argv);
   const o = program.opts();
@@ -207,7 +234,10 @@ async function main() {
   o.recipe = path.resolve(o.recipe ?? path.join(root, 'checkpoints', 'recipes', `${path.basename(run)}.json`));
   o.keepRun = path.resolve(o.keepRun ?? path.join(root, 'checkpoints', 'runs', path.basename(run)));
   if (!fs.existsSync(o.recipe)) throw new Error(`recipe ${o.recipe} not found: pass --recipe <the settings file of the run>`);
-  if (!['auto', 'off'].includes(o.logitAdjust)) throw new Error(`--logit-adjust must be auto or off, got ${o.logitAdjust}`);
+  const fixedTau = ['auto', 'off'].includes(o.logitAdjust) ? undefined : Number(o.logitAdjust);
+  if (fixedTau !== undefined && !(o.logitAdjust.trim() !== '' && fixedTau >= 0 && fixedTau <= 2)) {
+    throw new Error(`--logit-adjust must be auto, off or a tau in 0-2, got ${o.logitAdjust}`);
+  }
   let logitAdjustment;
   const best = path.join(run, 'best');
   if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
@@ -218,7 +248,7 @@ async function main() {
   await replaceDirAtomic(o.out, async (tmp) => {
     fs.mkdirSync(path.join(tmp, 'tfjs'));
     for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
-    logitAdjustment = o.logitAdjust === 'auto' ? await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data) : undefined;
+    logitAdjustment = o.logitAdjust === 'off' ? undefined : await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data, fixedTau);
     for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
     runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
     const evalOut = path.join(o.results, 'publictest');

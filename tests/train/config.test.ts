@@ -41,6 +41,7 @@ describe('config', () => {
     bad({ optimizer: 'rmsprop' as never }, /optimizer="rmsprop": use one of adam, sgd/);
     bad({ classWeights: 'balanced' as never }, /classWeights/);
     bad({ valFraction: 1 }, /valFraction/);
+    bad({ epochs: 8, scheduleEpochs: 4 }, /scheduleEpochs/);
     bad((c) => (c.schedule.name = 'step' as never), /schedule\.name/);
     bad((c) => (c.mix.mixupAlpha = -1), /mix\.mixupAlpha/);
     bad((c) => (c.augment.rotate = 400), /augment\.rotate/);

@@ -222,3 +222,49 @@ describe('init from a model folder', () => {
       .rejects.toThrow(/no such model folder/);
   });
 });
+
+describe('train without validation (valFraction 0) and a longer schedule (scheduleEpochs)', () => {
+  const noVal = syntheticDataset(3, 24, 0);
+
+  test('trains on every image, records no validation, and best/ holds the latest epoch', async () => {
+    const out = tmpDir();
+    const logs: string[] = [];
+    let batches = 0;
+    const result = await train(testConfig(out, { epochs: 2, valFraction: 0, earlyStopping: 2, schedule: 'cosine' }), {
+      dataset: noVal, createModel: factory, onBatch: () => void batches++, onLog: (m) => void logs.push(m),
+    });
+    expect(result.stoppedBy).toBe('completed');
+    expect(batches).toBe(2 * 5); // all 72 images (54 + 18 when 6 a class are held out), batch 16: 5 batches
+    expect(result.best).toBeNull();
+    expect(result.history.map((h) => [h.valAcc, h.valLoss])).toEqual([[undefined, undefined], [undefined, undefined]]);
+    expect(logs.some((m) => m.includes('No validation split (valFraction 0): training on all 72 training images'))).toBe(true);
+    const csv = fs.readFileSync(path.join(out, 'history.csv'), 'utf8').trim().split('\n');
+    expect(csv[2].split(',').slice(3, 5)).toEqual(['', '']);
+    const best = await loadModelDir(path.join(out, 'best'));
+    const last = await loadModelDir(path.join(out, 'last'));
+    expect(best.meta.training?.epoch).toBe(2);
+    expect(best.meta.training?.valImages).toBe(0);
+    expect(weightValues(best.model)).toEqual(weightValues(last.model));
+    best.model.dispose();
+    last.model.dispose();
+    result.model.dispose();
+  });
+
+  test('valFraction 0 refuses the plateau schedule, which lowers the rate on the validation loss', async () => {
+    await expect(train(testConfig(tmpDir(), { valFraction: 0, schedule: 'plateau' }), { dataset: noVal, createModel: factory }))
+      .rejects.toThrow(/plateau.*valFraction 0/);
+  });
+
+  test('scheduleEpochs: a run of 2 epochs follows the first 2 epochs of a 4-epoch schedule exactly', async () => {
+    const partial = await train(testConfig(tmpDir(), { epochs: 2, scheduleEpochs: 4, schedule: 'cosine' }), { dataset: ds, createModel: factory });
+    let atEpoch2: Float32Array[] = [];
+    const full = await train(testConfig(tmpDir(), { epochs: 4, schedule: 'cosine' }), {
+      dataset: ds, createModel: factory, onEpoch: ({ record, model }) => { if (record.epoch === 2) atEpoch2 = weightValues(model); },
+    });
+    const short = await train(testConfig(tmpDir(), { epochs: 2, schedule: 'cosine' }), { dataset: ds, createModel: factory });
+    expect(partial.history.map((h) => h.lr)).toEqual(full.history.slice(0, 2).map((h) => h.lr));
+    expect(partial.history[1].lr).toBeGreaterThan(short.history[1].lr * 1.5); // not the 2-epoch schedule's end
+    expect(weightValues(partial.model)).toEqual(atEpoch2);
+    for (const r of [partial, full, short]) r.model.dispose();
+  });
+});
