@@ -139,7 +139,7 @@ function earlierRuns(config, seen = new Set()) {
   return [...earlierRuns(runConfig, seen), { run: runDir, init: config.init, history: read('history.json'), config: runConfig, recipe: fs.existsSync(recipe) ? recipe : undefined }];
 }
 
-function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment }) {
+function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment, shipFlags }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const before = earlierRuns(config);
   const minutesOf = (h) => h.reduce((s, r) => s + r.seconds, 0) / 60;
@@ -194,7 +194,7 @@ Confusion matrix, per-class chart, mistakes, reliability and training curves: \`
 
 \`\`\`bash
 ${earlierCommands}npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue
-node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}
+node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}${shipFlags}
 \`\`\`
 
 The run's best weights are kept in \`${rel(keepRun)}/best\`: a further cycle starts from them with
@@ -203,7 +203,7 @@ batch) is written to \`${rel(keepRun)}/last\` on the machine that trained it, wh
 \`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`; the repository keeps \`last/\` only for the runs
 before fer-lab-wide (.gitignore), to stay small.
 
-Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}${config.weightDecay > 0 ? `; weight decay ${config.weightDecay} (${config.optimizer === 'adam' ? 'AdamW' : 'L2'}, kernels only)` : ''}${config.ema > 0 ? `; the model is the moving average of the weights (decay ${config.ema} per step, batch-norm statistics included: \`--ema\`)` : ''}${config.teachers?.length ? `; distilled from ${config.teachers.map((t) => `\`${t}\``).join(', ')} (training targets ${1 - config.teacherWeight} x label + ${config.teacherWeight} x the teachers' flip-averaged probabilities${config.teacherTemperature !== 1 ? ` at temperature ${config.teacherTemperature}` : ''}: \`--teachers\`)` : ''}${config.ferplusVotes ? `; FER+'s human votes on the training faces (\`${config.ferplusVotes}\`, FER2013Train only, matched by pixels) are ${config.teachers?.length ? `${config.ferplusVoteWeight} of the teacher probabilities` : `the teacher`} where a face has votes (\`--ferplus-votes\`)` : ''}; ${config.epochs} epochs; seed ${config.seed}.
+Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}${config.weightDecay > 0 ? `; weight decay ${config.weightDecay} (${config.optimizer === 'adam' ? 'AdamW' : 'L2'}, kernels only)` : ''}${config.ema > 0 ? `; the model is the moving average of the weights (decay ${config.ema} per step, batch-norm statistics included: \`--ema\`)` : ''}${config.teachers?.length ? `; distilled from ${config.teachers.map((t) => `\`${t}\``).join(', ')} (training targets ${1 - config.teacherWeight} x label + ${config.teacherWeight} x the teachers' flip-averaged probabilities${config.teacherTemperature !== 1 ? ` at temperature ${config.teacherTemperature}` : ''}: \`--teachers\`)` : ''}${config.ferplusVotes ? `; FER+'s human votes on the training faces (\`${config.ferplusVotes}\`, FER2013Train only, matched by pixels) are ${config.teachers?.length ? `${config.ferplusVoteWeight} of the teacher probabilities` : `the teacher`} where a face has votes (\`--ferplus-votes\`)` : ''}; ${config.epochs} epochs${config.scheduleEpochs > config.epochs ? ` (the first ${config.epochs} of a ${config.scheduleEpochs}-epoch schedule: \`scheduleEpochs\`)` : ''}; seed ${config.seed}.
 ${logitAdjustCard(logitAdjustment, meta.classes, config)}
 Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU. ${engineSummary(history, config)}
 
@@ -239,6 +239,7 @@ async function main() {
     throw new Error(`--logit-adjust must be auto, off or a tau in 0-2, got ${o.logitAdjust}`);
   }
   let logitAdjustment;
+  const shipFlags = o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`;
   const best = path.join(run, 'best');
   if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
@@ -256,13 +257,13 @@ async function main() {
       runFer(['evaluate', '--model', path.join(tmp, 'model.onnx'), '--data', o.data, '--split', 'test', '--tta', '--out', evalOut, '--json']),
     );
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
-      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`}`, model: meta.arch, ...evalJson,
+      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${shipFlags}`, model: meta.arch, ...evalJson,
     }, null, 2) + '\n');
     const audit = JSON.parse(runFer(['data', o.data, '--json'])).audit;
     const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
     const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
     fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
-      modelCard({ run, data: o.data, recipe: o.recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun, logitAdjustment }));
+      modelCard({ run, data: o.data, recipe: o.recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun, logitAdjustment, shipFlags }));
   });
   // Written only once the model is in place, so it always describes the shipped model.
   const laFile = path.join(o.results, 'logit-adjustment.json');
