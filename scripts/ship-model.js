@@ -89,6 +89,7 @@ async function logitAdjust(run, best, outDir, dataPath, fixedTau) {
 
 function logitAdjustCard(la, classes, config) {
   if (!la) return 'Logit adjustment: off.';
+  if (la.criterion === 'fixed' && la.tau === 0) return 'Logit adjustment: none (`--logit-adjust 0`).';
   if (la.criterion === 'fixed') {
     return `Logit adjustment (Menon et al. 2021): logits + ${la.tau} x -log(training class prior), folded into the output bias; ` +
       `tau fixed before the run (\`--logit-adjust ${la.tau}\`), not chosen on this run's data; the priors are this run's ${la.trainImages} training images'.`;
@@ -151,7 +152,7 @@ function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxByt
   const earlierCommands = before.map((b) => `npx fer train --data ${data} ${b.recipe ? `--config ${rel(b.recipe)}` : '<its settings>'} --out ${rel(b.run)}\n`).join('');
   const validated = history.every((h) => typeof h.valAcc === 'number');
   const best = validated ? history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]) : undefined;
-  const dataRow = config.valFraction > 0
+  const dataRow = validated
     ? `${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation`
     : `all ${meta.training?.trainImages ?? '?'} images for training (\`valFraction\` 0, a refit: no validation split)`;
   const trainedRow = best

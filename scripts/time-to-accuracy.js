@@ -69,13 +69,13 @@ async function main() {
         const row = {
           epoch: record.epoch,
           trainMinutes: Number(minutes.toFixed(2)),
-          valAcc: Number(record.valAcc.toFixed(4)),
+          valAcc: record.valAcc === undefined ? null : Number(record.valAcc.toFixed(4)),
           testAcc: Number(metrics.accuracy.toFixed(4)),
           testAccFlip: Number(tta.metrics.accuracy.toFixed(4)),
         };
         rows.push(row);
         writeJsonAtomic(values.json, report());
-        console.log(`epoch ${row.epoch}: ${row.trainMinutes.toFixed(1)} min, val ${(row.valAcc * 100).toFixed(2)}%, ` +
+        console.log(`epoch ${row.epoch}: ${row.trainMinutes.toFixed(1)} min, val ${row.valAcc === null ? 'none' : `${(row.valAcc * 100).toFixed(2)}%`}, ` +
           `PublicTest ${(row.testAcc * 100).toFixed(2)}% (flip TTA ${(row.testAccFlip * 100).toFixed(2)}%)`);
       } finally {
         await predictor.dispose();

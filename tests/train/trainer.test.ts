@@ -84,16 +84,18 @@ describe('train', () => {
   });
 
   test.each([
-    ['after epoch 1', 'epoch'],
-    ['in the middle of epoch 2', 'batch'],
-  ])('resume after a stop %s matches an unbroken run exactly', async (_label, where) => {
-    const over = { epochs: 3, mix: { mixupAlpha: 0.4 }, optimizer: 'sgd' as const, schedule: 'cosine' as const, lr: 0.05 };
-    const unbroken = await train(testConfig(tmpDir(), over), { dataset: ds, createModel: factory });
+    ['after epoch 1', 'epoch', false],
+    ['in the middle of epoch 2', 'batch', false],
+    ['in the middle of epoch 2, without validation (valFraction 0)', 'batch', true],
+  ])('resume after a stop %s matches an unbroken run exactly', async (_label, where, noValidation) => {
+    const over = { epochs: 3, mix: { mixupAlpha: 0.4 }, optimizer: 'sgd' as const, schedule: 'cosine' as const, lr: 0.05, ...(noValidation ? { valFraction: 0 } : {}) };
+    const data = noValidation ? syntheticDataset(3, 24, 0) : ds;
+    const unbroken = await train(testConfig(tmpDir(), over), { dataset: data, createModel: factory });
 
     const out = tmpDir();
     const controller = new AbortController();
     const first = await train(testConfig(out, over), {
-      dataset: ds, createModel: factory, signal: controller.signal,
+      dataset: data, createModel: factory, signal: controller.signal,
       onEpoch: ({ record }) => { if (where === 'epoch' && record.epoch === 1) controller.abort(); },
       onBatch: (b) => { if (where === 'batch' && b.epoch === 1 && b.batch === 2) controller.abort(); },
     });
@@ -102,7 +104,7 @@ describe('train', () => {
     first.model.dispose();
     // a fresh model factory proves the weights come from the checkpoint
     const resumed = await train(testConfig(out, { ...over, resume: true }), {
-      dataset: ds, createModel: () => { throw new Error('must not build a new model when resuming'); },
+      dataset: data, createModel: () => { throw new Error('must not build a new model when resuming'); },
     });
     expect(resumed.stoppedBy).toBe('completed');
     expect(resumed.epochs).toBe(3);
@@ -230,19 +232,20 @@ describe('train without validation (valFraction 0) and a longer schedule (schedu
     const out = tmpDir();
     const logs: string[] = [];
     let batches = 0;
-    const result = await train(testConfig(out, { epochs: 2, valFraction: 0, earlyStopping: 2, schedule: 'cosine' }), {
+    // earlyStopping 1 would stop a validated run that does not improve; here nothing counts towards it
+    const result = await train(testConfig(out, { epochs: 3, valFraction: 0, earlyStopping: 1, schedule: 'cosine' }), {
       dataset: noVal, createModel: factory, onBatch: () => void batches++, onLog: (m) => void logs.push(m),
     });
     expect(result.stoppedBy).toBe('completed');
-    expect(batches).toBe(2 * 5); // all 72 images (54 + 18 when 6 a class are held out), batch 16: 5 batches
+    expect(batches).toBe(3 * 5); // all 72 images (54 + 18 when 6 a class are held out), batch 16: 5 batches
     expect(result.best).toBeNull();
-    expect(result.history.map((h) => [h.valAcc, h.valLoss])).toEqual([[undefined, undefined], [undefined, undefined]]);
+    expect(result.history.map((h) => [h.valAcc, h.valLoss])).toEqual([[undefined, undefined], [undefined, undefined], [undefined, undefined]]);
     expect(logs.some((m) => m.includes('No validation split (valFraction 0): training on all 72 training images'))).toBe(true);
     const csv = fs.readFileSync(path.join(out, 'history.csv'), 'utf8').trim().split('\n');
     expect(csv[2].split(',').slice(3, 5)).toEqual(['', '']);
     const best = await loadModelDir(path.join(out, 'best'));
     const last = await loadModelDir(path.join(out, 'last'));
-    expect(best.meta.training?.epoch).toBe(2);
+    expect(best.meta.training?.epoch).toBe(3);
     expect(best.meta.training?.valImages).toBe(0);
     expect(weightValues(best.model)).toEqual(weightValues(last.model));
     best.model.dispose();

@@ -176,7 +176,7 @@ export function register(program: Command): void {
     .option('--weight-decay <x>', 'weight decay (AdamW / SGD L2)', number)
     .option('--dropout <x>', 'dropout rate of the model head', number)
     .option('--weight-init <scheme>', "new model's kernel initialisers: torch (PyTorch's defaults) or keras (He/Glorot)")
-    .option('--val-fraction <x>', 'validation part of the training split (0 = train on all of it: no validation, best/ = the latest epoch)', number)
+    .option('--val-fraction <x>', 'validation part of the training split (0 = train on all of it: no validation, best/ = the latest epoch; needs a --schedule other than plateau)', number)
     .option('--early-stopping <n>', 'patience in epochs (0 = off)', integer)
     .option('--ema <decay>', 'validate, keep and export a moving average of the weights with this decay per step (e.g. 0.999; 0 = off)', number)
     .option('--ema-warmup <power>', "EMA warm-up as timm's: decay min(ema, 1 - (1 + step)^-power), e.g. 0.75 from scratch (0 = the plain mean until 1/(1 - ema) steps)", number)

@@ -24,7 +24,7 @@ export interface BatchInfo {
 export interface EpochInfo {
   record: EpochRecord;
   epochs: number;
-  /** This epoch gave the best validation accuracy so far (best/ was written). */
+  /** This epoch gave the best validation accuracy so far (best/ was written). Always false without validation (valFraction 0), where best/ is rewritten every epoch. */
   isBest: boolean;
   /**
    * The model being trained, weights as of this epoch's end: the ones `record.valAcc` measured (the moving average

@@ -207,6 +207,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   const dataset = options.dataset ?? (await loadDataset(cfg.data));
   const data: TrainingData = prepareTrainingData(dataset, cfg);
+  // valFraction 0 (a refit on every training image): nothing to validate, select or stop early on
+  const validated = data.val.size > 0;
+  if (!validated && cfg.schedule.name === 'plateau') {
+    throw new FerError(`--schedule plateau (the default) lowers the learning rate on the validation loss, and valFraction 0 leaves no validation images: use --schedule cosine, exponential or none.`);
+  }
   if (data.dropped > 0) log(`Left out ${data.dropped} train/val images found by the data audit (${cfg.drop.join(', ')}).`);
   const votes = cfg.ferplusVotes ? await ferplusVotesFor(cfg.ferplusVotes, data.train, data.classes, log) : undefined;
   const C = data.classes.length;
@@ -265,11 +270,6 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   const batches = batchesPerEpoch(data.train.size, cfg.batchSize);
   const schedule: LrSchedule = createSchedule(cfg.schedule, cfg.lr, cfg.scheduleEpochs || cfg.epochs);
-  // valFraction 0 (a refit on every training image): nothing to validate, select or stop early on
-  const validated = data.val.size > 0;
-  if (!validated && cfg.schedule.name === 'plateau') {
-    throw new FerError(`--schedule plateau lowers the learning rate on the validation loss, and valFraction 0 leaves no validation images: use cosine, exponential or none.`);
-  }
   const augmenter = createAugmenter(cfg.augment);
   const state: TrainState = saved
     ? { ...saved, config: cfg }
@@ -370,7 +370,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
 
   try {
     outer: while (state.epoch < cfg.epochs) {
-      if (validated && cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping) {
+      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping) {
         stoppedBy = 'early-stopping';
         break;
       }
@@ -478,7 +478,8 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       lastSave = Date.now();
       writeHistory(out, state.history);
       await withModelToKeep(async () => options.onEpoch?.({ record, epochs: cfg.epochs, isBest, model }));
-      if (validated && cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
+      // without validation the wait never grows: no early stopping
+      if (cfg.earlyStopping > 0 && state.earlyStoppingWait >= cfg.earlyStopping && state.epoch < cfg.epochs) {
         log(`Early stopping: no better validation accuracy for ${cfg.earlyStopping} epochs (best ${state.best?.valAcc.toFixed(4)} at epoch ${state.best?.epoch}).`);
         stoppedBy = 'early-stopping';
         break;
