@@ -26,13 +26,7 @@ const SHIPPED = 'checkpoints/fer-lab-default/model.onnx';
 const WIDE7_TAU = 'results/candidates/fer-lab-wide-7-logit-adjustment.json';
 
 function argmaxRows(probs, classes) {
-  const out = new Int32Array(probs.length / classes);
-  for (let i = 0; i < out.length; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (probs[i * classes + k] > probs[i * classes + best]) best = k;
-    out[i] = best;
-  }
-  return out;
+  return Int32Array.from({ length: probs.length / classes }, (_, i) => fer.argmaxRow(probs, i, classes));
 }
 
 /** Exact two-sided McNemar test: P(X <= min(b, c)) * 2 for X ~ Binomial(b + c, 1/2), capped at 1. */
