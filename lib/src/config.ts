@@ -94,7 +94,14 @@ export interface TrainConfig {
    * (a refit): no validation, no early stopping, and best/ holds the latest epoch.
    */
   valFraction: number;
+  /** Seed of everything random in training: the split (unless splitSeed is set), init, order, augmentation, dropout. */
   seed: number;
+  /**
+   * Seed of the validation split alone (null = seed). A run that continues another with a new `seed` keeps its
+   * validation images this way, and sees its training images in new orders and augmented views: with one seed, every
+   * run of a chain repeats the same views epoch by epoch (results/experiments/replayed-views.md).
+   */
+  splitSeed: number | null;
   /** Audit findings left out of the train/val images (e.g. train copies of test images: 'cross-split'). */
   drop: DropKind[];
   /** Train on at most this many training images (a seeded stratified-by-order subset; 0 = all). */
@@ -163,6 +170,7 @@ export function defaultTrainConfig(): TrainConfig {
     earlyStopping: 10,
     valFraction: 0.15,
     seed: 42,
+    splitSeed: null,
     maxTrain: 0,
     drop: [],
     out: '',
@@ -299,6 +307,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   int('earlyStopping', 0);
   real('valFraction', c.valFraction, 0, 0.9);
   int('seed', 0, 2 ** 32 - 1);
+  if (c.splitSeed !== null) int('splitSeed', 0, 2 ** 32 - 1);
   int('maxTrain', 0);
   if (!Array.isArray(c.drop) || c.drop.some((k) => !DROP_KINDS.includes(k))) {
     bad('drop', `expected a list of ${DROP_KINDS.join(', ')}`, c.drop);

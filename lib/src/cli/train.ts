@@ -31,6 +31,7 @@ interface TrainFlags {
   cutmix?: number;
   classWeights?: string;
   seed?: number;
+  splitSeed?: number;
   backend?: string;
   maxTrain?: number;
   drop?: string;
@@ -81,6 +82,7 @@ export function flagsToConfig(f: TrainFlags): TrainConfigInput {
     optimizer: f.optimizer as OptimizerName | undefined,
     classWeights: f.classWeights as ClassWeightMode | undefined,
     seed: f.seed,
+    splitSeed: f.splitSeed,
     backend: f.backend as BackendChoice | undefined,
     maxTrain: f.maxTrain,
     drop: f.drop === undefined ? undefined : (f.drop.split(',').map((k) => k.trim()).filter(Boolean) as DropKind[]),
@@ -186,6 +188,7 @@ export function register(program: Command): void {
     .option('--ferplus-votes <source>', "FER+ folder or zip: its annotators' votes on the training faces join the teachers")
     .option('--ferplus-vote-weight <w>', "share of the votes in the teachers' probabilities (default 0.3; 1 without --teachers)", number)
     .option('--seed <n>', 'random seed', integer)
+    .option('--split-seed <n>', 'seed of the validation split alone (default: --seed): a new --seed with the old split sees new orders and augmented views of the same training images', integer)
     .option('--backend <name>', 'auto, tensorflow, wasm or cpu')
     .option('--max-train <n>', 'train on at most n images (quick runs)', integer)
     .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)

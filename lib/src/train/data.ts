@@ -52,10 +52,10 @@ function splitData(ds: Dataset, indices: ArrayLike<number>, soft: boolean): Spli
 
 /**
  * Train/val from a dataset: its own 'val' split when it has one, else a stratified split of 'train'
- * (valFraction, seed; with valFraction 0 val is empty); `maxTrain` keeps a seeded random subset of the training images.
+ * (valFraction, splitSeed ?? seed; with valFraction 0 val is empty); `maxTrain` keeps a seeded random subset of the training images.
  */
 export function prepareTrainingData(ds: Dataset, config: TrainConfig): TrainingData {
-  const withVal = splitIndices(ds, 'val').length > 0 ? ds : stratifiedSplit(ds, { valFraction: config.valFraction, seed: config.seed });
+  const withVal = splitIndices(ds, 'val').length > 0 ? ds : stratifiedSplit(ds, { valFraction: config.valFraction, seed: config.splitSeed ?? config.seed });
   const dropped = droppedIndices(ds, config);
   let trainIdx = splitIndices(withVal, 'train').filter((i) => !dropped.has(i));
   const valIdx = splitIndices(withVal, 'val').filter((i) => !dropped.has(i));

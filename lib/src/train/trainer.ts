@@ -324,6 +324,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
       trainImages: data.train.size,
       valImages: data.val.size,
       seed: cfg.seed,
+      ...(cfg.splitSeed !== null ? { splitSeed: cfg.splitSeed } : {}),
     },
   });
   const saveLast = async () => {
