@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * Two test-time probes on a run's validation split (results/experiments/finishing-probes.md): does a vgg net score
+ * higher at another input size (it ends in global average pooling, so its weights run at any size), or with its
+ * batch-norm statistics re-estimated on clean training images (one pass; each layer's input taken with the earlier
+ * layers' stored statistics)? Validation only. About 15 min on 2 cores (TF.js wasm).
+ *
+ *   node scripts/finishing-probes.js <run folder> <model folder> [dataset]
+ */
+'use strict';
+const path = require('path');
+const fer = require(path.join(__dirname, '..', 'lib', 'dist'));
+const { tf } = fer;
+async function main() {
+  const [run, modelDir, data = '../shared/data/fer2013-archive.zip'] = process.argv.slice(2);
+  if (!run || !modelDir) throw new Error('usage: node scripts/finishing-probes.js <run folder> <model folder> [dataset]');
+  await fer.initBackend();
+  const config = fer.readSavedConfig(run);
+  if (!config) throw new Error(`${run} holds no training run (no config.json or last/state.json)`);
+  const { train, val } = fer.prepareTrainingData(await fer.loadDataset(data), config);
+  const { model, meta } = await fer.readCheckpoint(modelDir);
+  const acc = (m, pixels, labels, size) => {
+    let correct = 0; const n = labels.length; const B = 256;
+    for (let s = 0; s < n; s += B) {
+      const e = Math.min(n, s + B);
+      const pred = tf.tidy(() => {
+        let x = fer.pixelsToTensor(pixels.subarray(s * 2304, e * 2304));
+        if (size !== 48) x = tf.image.resizeBilinear(x, [size, size], true);
+        return m.predict(x).argMax(1).dataSync();
+      });
+      for (let i = 0; i < e - s; i++) if (pred[i] === labels[s + i]) correct++;
+    }
+    return correct / n;
+  };
+  console.log('base val', acc(model, val.pixels, val.labels, 48));
+  for (const size of [44, 50, 52, 56]) {
+    const m2 = fer.createModel(meta.arch, { inputSize: size });
+    m2.setWeights(model.getWeights());
+    console.log(`size ${size} val`, acc(m2, val.pixels, val.labels, size));
+    m2.dispose();
+  }
+  // BN re-estimation: cumulative mean of batch statistics on clean training images (training-mode forward).
+  const bns = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
+  const outs = bns.map((l) => l.input);
+  const probe = tf.model({ inputs: model.inputs, outputs: outs });
+  const sums = bns.map(() => null);
+  const n = Math.min(train.size, 12800); const B = 256; let batches = 0;
+  // One pass: each layer's input is computed with the earlier layers' stored statistics (inference mode), not their
+  // re-estimated ones; a layer-by-layer re-estimate would need one pass per layer.
+  for (let s = 0; s < n; s += B) {
+    const e = Math.min(n, s + B);
+    const stats = tf.tidy(() => {
+      const ins = probe.predict(fer.pixelsToTensor(train.pixels.subarray(s * 2304, e * 2304)));
+      return ins.map((t) => { const { mean, variance } = tf.moments(t, [0, 1, 2]); return [mean.arraySync(), variance.arraySync()]; });
+    });
+    stats.forEach(([m, v], i) => {
+      if (!sums[i]) sums[i] = [m.map(() => 0), v.map(() => 0)];
+      m.forEach((x, k) => (sums[i][0][k] += x)); v.forEach((x, k) => (sums[i][1][k] += x));
+    });
+    batches++;
+  }
+  const orig = bns.map((l) => l.getWeights().map((w) => w.clone()));
+  bns.forEach((l, i) => {
+    const w = l.getWeights(); // gamma, beta, movingMean, movingVariance
+    const mean = sums[i][0].map((x) => x / batches), variance = sums[i][1].map((x) => x / batches);
+    l.setWeights([w[0], w[1], tf.tensor1d(mean), tf.tensor1d(variance)]);
+  });
+  console.log('bn re-estimated (clean train, one pass) val', acc(model, val.pixels, val.labels, 48));
+  bns.forEach((l, i) => l.setWeights(orig[i]));
+  console.log('restored val', acc(model, val.pixels, val.labels, 48));
+}
+main().catch((e) => { console.error(`finishing-probes: ${e.message}`); process.exit(1); });
