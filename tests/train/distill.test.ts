@@ -99,6 +99,26 @@ describe('training with teachers', () => {
     resumed.model.dispose();
   });
 
+  test('a cache made for other images of the same count is not reused (another seed draws another split)', async () => {
+    const teacherRun = await train(testConfig(tmpDir(), { epochs: 1, lr: 3e-3 }), { dataset: ds, createModel: factory });
+    teacherRun.model.dispose();
+    const out = tmpDir();
+    const noOwnVal = syntheticDataset(3, 24, 0); // the seed draws its validation split
+    const logsOf = async (seed: number): Promise<string[]> => {
+      const logs: string[] = [];
+      const split = prepareTrainingData(noOwnVal, testConfig(out, { valFraction: 0.25, seed })).train;
+      expect(split.size).toBe(54);
+      await distillTargets(split, ['angry', 'disgust', 'fear'], { teachers: [teacherRun.out], weight: 0.5, temperature: 1 }, out, { onLog: (m) => logs.push(m) });
+      return logs;
+    };
+    const fromCache = (logs: string[]) => logs.some((m) => m.startsWith("Distillation: the teachers' probabilities from"));
+    expect(fromCache(await logsOf(42))).toBe(false);
+    expect(fromCache(await logsOf(42))).toBe(true); // same images: reused
+    const reseeded = await logsOf(7); // as many training images, another split
+    expect(fromCache(reseeded)).toBe(false);
+    expect(reseeded.some((m) => m.startsWith(`Teacher ${teacherRun.out}: predicted`))).toBe(true);
+  });
+
   test('FER+ votes: matched to the training faces by pixels from a FER+ folder, FER2013Valid never used', async () => {
     const ds7 = syntheticDataset(7, 4, 1);
     const cfg = testConfig(tmpDir(), { epochs: 1, teachers: [], teacherWeight: 0.5 });

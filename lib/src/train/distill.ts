@@ -12,6 +12,7 @@
  * replaces `votes.weight` of the models' probabilities (or all of it, with no model teachers). Faces FER+ has no votes
  * for keep the models' probabilities (or, with no model teachers, their label).
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PIXELS_PER_IMAGE } from '../emotions';
@@ -38,6 +39,11 @@ interface TeacherCache {
   teachers: string[];
   temperature: number;
   images: number;
+  /**
+   * SHA-1 of the training images' pixels, in order: another split of as many images (another seed or splitSeed) must
+   * not reuse the cache. Caches written before it was recorded are computed again.
+   */
+  pixels: string;
   classes: string[];
   bytes: number;
 }
@@ -170,7 +176,8 @@ export async function distillTargets(
   const jsonFile = path.join(dir, 'teacher-targets.json');
   const binFile = path.join(dir, 'teacher-targets.bin');
   const want: Omit<TeacherCache, 'bytes'> = {
-    teachers: [...options.teachers], temperature: options.temperature, images: split.size, classes: [...classes],
+    teachers: [...options.teachers], temperature: options.temperature, images: split.size,
+    pixels: crypto.createHash('sha1').update(split.pixels).digest('hex'), classes: [...classes],
   };
   const bytes = split.size * classes.length * 4;
   let teacher: Float32Array | undefined;
@@ -182,7 +189,7 @@ export async function distillTargets(
     const cached = readCache(jsonFile);
     const bin = fs.readFileSync(binFile);
     const same = cached !== undefined && cached.bytes === bytes && bin.length === bytes && cached.images === want.images &&
-      cached.temperature === want.temperature && cached.teachers.join('\n') === want.teachers.join('\n') &&
+      cached.pixels === want.pixels && cached.temperature === want.temperature && cached.teachers.join('\n') === want.teachers.join('\n') &&
       cached.classes.join(',') === want.classes.join(',');
     if (same) {
       teacher = new Float32Array(split.size * classes.length);
