@@ -24,7 +24,7 @@ async function main() {
     for (let s = 0; s < n; s += B) {
       const e = Math.min(n, s + B);
       const pred = tf.tidy(() => {
-        let x = fer.pixelsToTensor(pixels.subarray(s * 2304, e * 2304));
+        let x = fer.pixelsToTensor(pixels.subarray(s * fer.PIXELS_PER_IMAGE, e * fer.PIXELS_PER_IMAGE));
         if (size !== 48) x = tf.image.resizeBilinear(x, [size, size], true);
         return m.predict(x).argMax(1).dataSync();
       });
@@ -39,7 +39,8 @@ async function main() {
     console.log(`size ${size} val`, acc(m2, val.pixels, val.labels, size));
     m2.dispose();
   }
-  // BN re-estimation: cumulative mean of batch statistics on clean training images (training-mode forward).
+  // BN re-estimation: the mean over batches of each layer's batch mean and variance on clean training images
+  // (the mean of batch variances leaves out the spread of the batch means: an approximation).
   const bns = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
   const outs = bns.map((l) => l.input);
   const probe = tf.model({ inputs: model.inputs, outputs: outs });
@@ -50,7 +51,7 @@ async function main() {
   for (let s = 0; s < n; s += B) {
     const e = Math.min(n, s + B);
     const stats = tf.tidy(() => {
-      const ins = probe.predict(fer.pixelsToTensor(train.pixels.subarray(s * 2304, e * 2304)));
+      const ins = probe.predict(fer.pixelsToTensor(train.pixels.subarray(s * fer.PIXELS_PER_IMAGE, e * fer.PIXELS_PER_IMAGE)));
       return ins.map((t) => { const { mean, variance } = tf.moments(t, [0, 1, 2]); return [mean.arraySync(), variance.arraySync()]; });
     });
     stats.forEach(([m, v], i) => {
@@ -60,13 +61,15 @@ async function main() {
     batches++;
   }
   const orig = bns.map((l) => l.getWeights().map((w) => w.clone()));
-  bns.forEach((l, i) => {
+  tf.tidy(() => bns.forEach((l, i) => {
     const w = l.getWeights(); // gamma, beta, movingMean, movingVariance
     const mean = sums[i][0].map((x) => x / batches), variance = sums[i][1].map((x) => x / batches);
     l.setWeights([w[0], w[1], tf.tensor1d(mean), tf.tensor1d(variance)]);
-  });
+  }));
   console.log('bn re-estimated (clean train, one pass) val', acc(model, val.pixels, val.labels, 48));
   bns.forEach((l, i) => l.setWeights(orig[i]));
+  orig.flat().forEach((t) => t.dispose());
   console.log('restored val', acc(model, val.pixels, val.labels, 48));
+  model.dispose();
 }
 main().catch((e) => { console.error(`finishing-probes: ${e.message}`); process.exit(1); });
