@@ -2,8 +2,8 @@
 /**
  * Two test-time probes on a run's validation split (results/experiments/finishing-probes.md): does a vgg net score
  * higher at another input size (it ends in global average pooling, so its weights run at any size), or with its
- * batch-norm statistics re-estimated on clean training images (one pass; each layer's input taken with the earlier
- * layers' stored statistics)? Validation only. About 15 min on 2 cores (TF.js wasm).
+ * batch-norm statistics re-estimated on 12,800 clean training images (fer.recomputeBatchNorm: one pass in training
+ * mode)? Validation only. About 20 min on 2 cores (TF.js wasm).
  *
  *   node scripts/finishing-probes.js <run folder> <model folder> [dataset]
  */
@@ -39,34 +39,11 @@ async function main() {
     console.log(`size ${size} val`, acc(m2, val.pixels, val.labels, size));
     m2.dispose();
   }
-  // BN re-estimation: the mean over batches of each layer's batch mean and variance on clean training images
-  // (the mean of batch variances leaves out the spread of the batch means: an approximation).
+  // BN re-estimation on clean training images, as torch.optim.swa_utils.update_bn (lib/src/train/batchnorm.ts).
   const bns = model.layers.filter((l) => l.getClassName() === 'BatchNormalization');
-  const outs = bns.map((l) => l.input);
-  const probe = tf.model({ inputs: model.inputs, outputs: outs });
-  const sums = bns.map(() => null);
-  const n = Math.min(train.size, 12800); const B = 256; let batches = 0;
-  // One pass: each layer's input is computed with the earlier layers' stored statistics (inference mode), not their
-  // re-estimated ones; a layer-by-layer re-estimate would need one pass per layer.
-  for (let s = 0; s < n; s += B) {
-    const e = Math.min(n, s + B);
-    const stats = tf.tidy(() => {
-      const ins = probe.predict(fer.pixelsToTensor(train.pixels.subarray(s * fer.PIXELS_PER_IMAGE, e * fer.PIXELS_PER_IMAGE)));
-      return ins.map((t) => { const { mean, variance } = tf.moments(t, [0, 1, 2]); return [mean.arraySync(), variance.arraySync()]; });
-    });
-    stats.forEach(([m, v], i) => {
-      if (!sums[i]) sums[i] = [m.map(() => 0), v.map(() => 0)];
-      m.forEach((x, k) => (sums[i][0][k] += x)); v.forEach((x, k) => (sums[i][1][k] += x));
-    });
-    batches++;
-  }
   const orig = bns.map((l) => l.getWeights().map((w) => w.clone()));
-  tf.tidy(() => bns.forEach((l, i) => {
-    const w = l.getWeights(); // gamma, beta, movingMean, movingVariance
-    const mean = sums[i][0].map((x) => x / batches), variance = sums[i][1].map((x) => x / batches);
-    l.setWeights([w[0], w[1], tf.tensor1d(mean), tf.tensor1d(variance)]);
-  }));
-  console.log('bn re-estimated (clean train, one pass) val', acc(model, val.pixels, val.labels, 48));
+  const used = fer.recomputeBatchNorm(model, train.pixels, { maxImages: 12800 });
+  console.log(`bn re-estimated (${used} clean training images, training mode) val`, acc(model, val.pixels, val.labels, 48));
   bns.forEach((l, i) => l.setWeights(orig[i]));
   orig.flat().forEach((t) => t.dispose());
   console.log('restored val', acc(model, val.pixels, val.labels, 48));

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
 import { FerError } from '../../lib/src/errors';
 import { averageModelFolders, averageWeights } from '../../lib/src/train/average';
+import { recomputeBatchNorm } from '../../lib/src/train/batchnorm';
 import { saveModelDir, loadModelDir, ModelMeta } from '../../lib/src/util/model-io';
 import { PREPROCESS } from '../../lib/src/transforms/preprocess';
 import { tinyModel, tmpDir } from './helpers';
@@ -96,6 +97,33 @@ describe('averageModelFolders', () => {
     expect(written.arch).toBe('tiny');
     // An earlier average may be replaced.
     await expect(averageModelFolders([modelB, runA], out)).resolves.toMatchObject({ averagedFrom: [modelB, runA] });
+  });
+
+  test('with training images, re-estimates the batch-norm statistics of the average instead of averaging them', async () => {
+    const images = Uint8Array.from({ length: 32 * 48 * 48 }, (_, i) => (i * 37 + (i >> 11) * 91) % 256);
+    const out = path.join(root, 'avg-bn');
+    const written = await averageModelFolders([runA, modelB], out, { batchNormImages: images });
+    expect(written.batchNormImages).toBe(32);
+    const { model, meta: saved } = await loadModelDir(out);
+    expect(saved.batchNormImages).toBe(32);
+    const moving = model.weights.map((w) => /moving/.test(w.originalName));
+    expect(moving.filter(Boolean).length).toBe(2);
+    const got = values(model.getWeights());
+    // Every other weight is the plain average; the statistics are those of the averaged model on the images.
+    got.forEach((w, j) => { if (!moving[j]) w.forEach((v, k) => expect(v).toBeCloseTo(expected[j][k], 5)); });
+    const reference = tinyModel(3);
+    const avg = expected.map((w, j) => tf.tensor(w, model.weights[j].shape as number[]));
+    reference.setWeights(avg);
+    tf.dispose(avg);
+    recomputeBatchNorm(reference, images);
+    const want = values(reference.getWeights());
+    got.forEach((w, j) => {
+      if (!moving[j]) return;
+      w.forEach((v, k) => expect(v).toBeCloseTo(want[j][k], 4));
+      expect(w.some((v, k) => Math.abs(v - expected[j][k]) > 0.05)).toBe(true); // not the averaged statistics
+    });
+    model.dispose();
+    reference.dispose();
   });
 
   test('never writes over an input, a run or a folder of other files', async () => {

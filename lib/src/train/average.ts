@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { resolveModelSource } from '../inference/predictor';
 import { loadModelDir, ModelMeta } from '../util/model-io';
+import { recomputeBatchNorm } from './batchnorm';
 import { saveCheckpoint } from './checkpoint';
 
 /**
@@ -49,13 +50,22 @@ export function averageWeights(models: readonly tf.LayersModel[], names: readonl
 /** What a folder written by averageModelFolders holds: it may be replaced by a new average, nothing else may. */
 const MODEL_FILES = new Set(['model.json', 'weights.bin', 'meta.json']);
 
+export interface AverageOptions {
+  /**
+   * Training images (n 48x48 uint8) to re-estimate the average's batch-norm statistics on (recomputeBatchNorm);
+   * without them the statistics are averaged like the other weights.
+   */
+  batchNormImages?: Uint8Array;
+}
+
 /**
  * Average the models in `inputs` (model folders, runs (their best/) or shipped folders (their tfjs/)) into a new
  * model folder `out`. They must share architecture, classes and preprocessing. `out` is replaced as a whole, so it
  * must be new, empty or an earlier average: never an input, a run or a folder of other files. Returns the meta
- * written: the first input's, without its training record, with `averagedFrom` listing the inputs.
+ * written: the first input's, without its training record, with `averagedFrom` listing the inputs (and
+ * `batchNormImages`, the number of images its statistics were re-estimated on, if they were).
  */
-export async function averageModelFolders(inputs: readonly string[], out: string): Promise<ModelMeta> {
+export async function averageModelFolders(inputs: readonly string[], out: string, options: AverageOptions = {}): Promise<ModelMeta> {
   if (inputs.length === 0) throw new FerError('Weight averaging needs at least one model folder.');
   const folders = inputs.map((dir) => {
     const source = resolveModelSource(dir, 'tfjs');
@@ -95,8 +105,9 @@ export async function averageModelFolders(inputs: readonly string[], out: string
     const averaged = averageWeights(loaded.map((l) => l.model), inputs);
     loaded[0].model.setWeights(averaged);
     tf.dispose(averaged);
+    const batchNormImages = options.batchNormImages ? recomputeBatchNorm(loaded[0].model, options.batchNormImages) : undefined;
     const { training: _training, ...rest } = first; // the first input's training record does not describe the average
-    const meta: ModelMeta = { ...rest, averagedFrom: [...inputs] };
+    const meta: ModelMeta = { ...rest, averagedFrom: [...inputs], ...(batchNormImages ? { batchNormImages } : {}) };
     await saveCheckpoint(out, { model: loaded[0].model, meta });
     return meta;
   } finally {

@@ -13,4 +13,6 @@ export * from './ort';
 export * from './logit-adjust';
 export { WeightEma, EmaState } from './ema';
 export { averageWeights, averageModelFolders } from './average';
+export { recomputeBatchNorm } from './batchnorm';
+export type { RecomputeBatchNormOptions } from './batchnorm';
 export { DistillOptions, distillTargets, ferplusVotesFor, teacherProbabilities, mixTargets, withVotes, soften } from './distill';
