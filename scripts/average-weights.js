@@ -6,7 +6,7 @@
  *   node scripts/average-weights.js --out <new model folder> [--bn-run <run> --data <dataset>] <model folder or run>...
  *
  * --bn-run re-estimates the average's batch-norm statistics on that run's training images (its split rebuilt from its
- * config and --data; lib/src/train/batchnorm.ts) instead of averaging them. About 4 min for vgg-wide on wasm.
+ * config and --data; lib/src/train/batchnorm.ts) instead of averaging them: one more forward pass over those images.
  *
  * Uses the built lib (lib/dist; averageModelFolders in lib/src/train/average.ts).
  */
