@@ -47,7 +47,7 @@ describe('recomputeBatchNorm', () => {
     model.dispose();
   });
 
-  test('statistics follow the images: brighter images, larger input mean; gamma and beta are kept', () => {
+  test('statistics follow the images: brighter images, a larger second moment; gamma and beta are kept', () => {
     const dark = tinyModel(3, true, 7);
     const bright = tinyModel(3, true, 7);
     const before = bnLayer(bright).getWeights().slice(0, 2).map((w) => Array.from(w.dataSync()));
