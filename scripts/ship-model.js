@@ -17,6 +17,14 @@
  *    checkpoints/runs/<name>` continues it and `--init checkpoints/runs/<name>/best` starts a new cycle (the repository
  *    commits last/ only for the runs before fer-lab-wide: see .gitignore).
  * Every figure in the card comes from the files this script writes.
+ *
+ * A weight average ("soup", scripts/average-weights.js or greedy-soup.js) ships the same way with --model:
+ *
+ *   node scripts/ship-model.js --model checkpoints/soups/greedy --run checkpoints/runs/fer-lab-wide-8b --data ...
+ *
+ * --run then names the run whose validation split the soup was checked on (for the logit adjustment and the card's
+ * data row); the card lists the soup's members, the runs behind them and their commands, and soup.json replaces the
+ * run's history/config. No last/ is kept: a soup is not resumed.
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
@@ -70,7 +78,7 @@ async function logitAdjust(run, best, outDir, dataPath, fixedTau) {
     const probs = await predictor.predict(data.val.pixels);
     const choice = lib.chooseLogitAdjustment(data.val.labels, probs, data.classes, priors);
     const summary = {
-      tau: choice.tau, criterion: choice.criterion, offsets: choice.offsets, priors: choice.priors, valImages: data.val.size,
+      tau: choice.tau, criterion: choice.criterion, offsets: choice.offsets, priors: choice.priors, valImages: data.val.size, trainImages: data.train.size,
       val: { plain: choice.scores.find((x) => x.tau === 0), chosen: choice.scores.find((x) => x.tau === choice.tau) },
       scores: choice.scores,
     };
@@ -129,35 +137,106 @@ function earlierRuns(config, seen = new Set()) {
   if (!config.init || initIsOnnx(config.init)) return [];
   const dir = path.resolve(root, config.init); // fer train ran from the repository root
   const runDir = ['best', 'last'].includes(path.basename(dir)) ? path.dirname(dir) : dir;
-  const read = (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8'));
-  if (!fs.existsSync(path.join(runDir, 'history.json')) || !fs.existsSync(path.join(runDir, 'config.json'))) {
-    throw new Error(`the run started from ${config.init}, but ${runDir} has no history.json/config.json to describe it`);
-  }
   if (seen.has(runDir)) throw new Error(`the runs started from each other in a loop (${runDir})`);
   seen.add(runDir);
-  const runConfig = read('config.json');
-  const recipe = path.join(root, 'checkpoints', 'recipes', `${path.basename(runDir)}.json`);
-  return [...earlierRuns(runConfig, seen), { run: runDir, init: config.init, history: read('history.json'), config: runConfig, recipe: fs.existsSync(recipe) ? recipe : undefined }];
+  const described = describeRun(runDir, config.init);
+  return [...earlierRuns(described.config, seen), described];
 }
 
-function modelCard({ run, data, recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun, logitAdjustment, shipFlags }) {
+/** The run directory behind a model folder: <run>/best, <run>/last, <run>/<snapshot> (e.g. epoch3-ema) or the run. */
+function runOf(modelDir) {
+  const dir = path.resolve(root, modelDir);
+  return fs.existsSync(path.join(dir, 'history.json')) ? dir : path.dirname(dir);
+}
+
+/** A run as earlierRuns describes one: its history, config and recipe. */
+function describeRun(runDir, init) {
+  const read = (f) => JSON.parse(fs.readFileSync(path.join(runDir, f), 'utf8'));
+  if (!fs.existsSync(path.join(runDir, 'history.json')) || !fs.existsSync(path.join(runDir, 'config.json'))) {
+    throw new Error(`${runDir} has no history.json/config.json to describe it${init ? ` (a run started from ${init})` : ''}`);
+  }
+  const recipe = path.join(root, 'checkpoints', 'recipes', `${path.basename(runDir)}.json`);
+  return { run: runDir, init, history: read('history.json'), config: read('config.json'), recipe: fs.existsSync(recipe) ? recipe : undefined };
+}
+
+const minutesOf = (h) => h.reduce((s, r) => s + r.seconds, 0) / 60;
+const trainCommand = (b, data) => `npx fer train --data ${data} ${b.recipe ? `--config ${rel(b.recipe)}` : '<its settings>'} --out ${rel(b.run)}`;
+const machineLine = () => `Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU.`;
+
+/** The card's training rows, commands and recipe line for a model that is one run's best/. */
+function runCardParts({ run, data, recipe, config, history, meta, keepRun, shipFlags }) {
   const trainSeconds = history.reduce((s, h) => s + h.seconds, 0);
   const before = earlierRuns(config);
-  const minutesOf = (h) => h.reduce((s, r) => s + r.seconds, 0) / 60;
   const allMinutes = trainSeconds / 60 + before.reduce((m, b) => m + minutesOf(b.history), 0);
   const allEpochs = history.length + before.reduce((n, b) => n + b.history.length, 0);
   const startedFrom = before.length
     ? ` It started from \`${before[before.length - 1].init}\`: ${before.map((b) => `\`${rel(b.run)}\` (${b.history.length} epochs, ${minutesOf(b.history).toFixed(0)} min)`).join(', then ')}; ${allEpochs} epochs and ${allMinutes.toFixed(0)} min in all.`
     : '';
-  const earlierCommands = before.map((b) => `npx fer train --data ${data} ${b.recipe ? `--config ${rel(b.recipe)}` : '<its settings>'} --out ${rel(b.run)}\n`).join('');
   const validated = history.every((h) => typeof h.valAcc === 'number');
   const best = validated ? history.reduce((b, h) => (h.valAcc > b.valAcc ? h : b), history[0]) : undefined;
   const dataRow = validated
     ? `${meta.training?.trainImages ?? '?'} images for training, a seeded stratified ${pct(config.valFraction)} (${meta.training?.valImages ?? '?'} images) for validation`
     : `all ${meta.training?.trainImages ?? '?'} images for training (\`valFraction\` 0, a refit: no validation split)`;
-  const trainedRow = best
+  const trainedRow = (best
     ? `${history.length} epoch(s), best validation accuracy ${pct(best.valAcc)} at epoch ${best.epoch}`
-    : `${history.length} epoch(s), a number fixed before the run (no validation)`;
+    : `${history.length} epoch(s), a number fixed before the run (no validation)`) +
+    `; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores).${startedFrom}`;
+  const commands = before.map((b) => trainCommand(b, data) + '\n').join('') +
+    `npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue\n` +
+    `node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}${shipFlags}`;
+  const kept = `The run's best weights are kept in \`${rel(keepRun)}/best\`: a further cycle starts from them with
+\`--init ${rel(keepRun)}/best\` (the recipes of the later runs do). Its last checkpoint (weights, Adam state, epoch and
+batch) is written to \`${rel(keepRun)}/last\` on the machine that trained it, which continues the run with
+\`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`; the repository keeps \`last/\` only for the runs
+before fer-lab-wide (.gitignore), to stay small.`;
+  const recipeLine = `Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}${config.weightDecay > 0 ? `; weight decay ${config.weightDecay} (${config.optimizer === 'adam' ? 'AdamW' : 'L2'}, kernels only)` : ''}${config.ema > 0 ? `; the model is the moving average of the weights (decay ${config.ema} per step, batch-norm statistics included: \`--ema\`)` : ''}${config.teachers?.length ? `; distilled from ${config.teachers.map((t) => `\`${t}\``).join(', ')} (training targets ${1 - config.teacherWeight} x label + ${config.teacherWeight} x the teachers' flip-averaged probabilities${config.teacherTemperature !== 1 ? ` at temperature ${config.teacherTemperature}` : ''}: \`--teachers\`)` : ''}${config.ferplusVotes ? `; FER+'s human votes on the training faces (\`${config.ferplusVotes}\`, FER2013Train only, matched by pixels) are ${config.teachers?.length ? `${config.ferplusVoteWeight} of the teacher probabilities` : `the teacher`} where a face has votes (\`--ferplus-votes\`)` : ''}; ${config.epochs} epochs${config.scheduleEpochs > config.epochs ? ` (the first ${config.epochs} of a ${config.scheduleEpochs}-epoch schedule: \`scheduleEpochs\`)` : ''}; seed ${config.seed}.
+${machineLine()} ${engineSummary(history, config)}`;
+  return { dataRow, trainedRow, commands, kept, recipeLine, extraFiles: '`history.json`, `config.json`' };
+}
+
+/**
+ * The runs behind a weight average's members, once each, earliest first: each member's run and the runs it started
+ * from. Every one must have trained on `config`'s split (what lib/src/train/data.ts builds it from): a member trained
+ * on another split may have seen the validation images the soup was checked on.
+ */
+function soupRuns(members, config, run) {
+  const splitOf = (c) => JSON.stringify([c.valFraction, c.splitSeed ?? c.seed, [...(c.drop ?? [])].sort(), c.maxTrain ?? 0]);
+  const runs = [];
+  for (const member of members) {
+    const memberRun = describeRun(runOf(member));
+    for (const r of [...earlierRuns(memberRun.config), memberRun]) {
+      if (runs.some((x) => x.run === r.run)) continue;
+      if (splitOf(r.config) !== splitOf(config)) {
+        throw new Error(`${rel(r.run)} (behind ${member}) trained on another split than ${rel(run)} (valFraction, splitSeed/seed, drop or maxTrain differ): check the soup on a split that every run behind it shares`);
+      }
+      runs.push(r);
+    }
+  }
+  return runs;
+}
+
+/** The card's parts for a weight average: its members (meta.averagedFrom), the runs behind them, the commands. */
+function soupCardParts({ run, data, runs, meta, modelDir, logitAdjustment, shipFlags }) {
+  const members = meta.averagedFrom;
+  const epochs = runs.reduce((n, r) => n + r.history.length, 0);
+  const minutes = runs.reduce((m, r) => m + minutesOf(r.history), 0);
+  const dataRow = logitAdjustment?.valImages
+    ? `${logitAdjustment.trainImages} images for training, ${logitAdjustment.valImages} for validation (the split of \`${rel(run)}\`, which every member shares)`
+    : `the split of \`${rel(run)}\`, which every member shares`;
+  const bn = meta.batchNormImages
+    ? `batch-norm statistics re-estimated on the ${meta.batchNormImages} training images (one training-mode pass, as PyTorch's \`update_bn\`)`
+    : 'batch-norm statistics averaged with the other weights';
+  const trainedRow = `the mean of the weights of ${members.length} models of one \`--init\` chain (a model soup: ${members.map((m) => `\`${m}\``).join(', ')}), ${bn}. ` +
+    `The runs behind them: ${runs.map((r) => `\`${rel(r.run)}\` (${r.history.length} epochs, ${minutesOf(r.history).toFixed(0)} min)`).join(', ')}; ${epochs} epochs and ${minutes.toFixed(0)} min in all.`;
+  const commands = runs.map((r) => trainCommand(r, data) + '\n').join('') +
+    `node scripts/average-weights.js --out ${rel(modelDir)}${meta.batchNormImages ? ` --bn-run ${rel(run)} --data ${data}` : ''} ${members.join(' ')}\n` +
+    `node scripts/ship-model.js --model ${rel(modelDir)} --run ${rel(run)} --data ${data}${shipFlags}`;
+  const kept = `Each member run keeps its best weights in \`<run>/best\`; the soup is not a training run and is not resumed.
+\`soup.json\` lists its members; each run's recipe is \`checkpoints/recipes/<run name>.json\`.`;
+  return { dataRow, trainedRow, commands, kept, recipeLine: machineLine(), extraFiles: '`soup.json`' };
+}
+
+function modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, audit, logitAdjustment, parts }) {
   const recall = (k) => evalJson.perClass[k].recall;
   const weakest = Object.entries(evalJson.perClass).reduce((a, b) => (b[1].recall < a[1].recall ? b : a));
   const rows = Object.entries(evalJson.perClass)
@@ -173,9 +252,9 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | architecture | \`${meta.arch}\` (${meta.params.toLocaleString('en-US')} parameters; see lib/src/models/README.md) |
 | input | 48x48 grayscale face crop, pixel / 255, NHWC \`[N,48,48,1]\` |
 | output | probabilities for ${meta.classes.join(', ')} |
-| files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), \`history.json\`, \`config.json\` |
-| data | FER2013 (Kaggle layout) training split: ${dataRow}; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
-| training | ${trainedRow}; ${(trainSeconds / 60).toFixed(0)} min on the machine below, ${Math.min(...history.map((h) => h.imagesPerSecond)).toFixed(1)}-${Math.max(...history.map((h) => h.imagesPerSecond)).toFixed(1)} images/s per epoch (lower where other work shared the cores).${startedFrom} |
+| files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), ${parts.extraFiles} |
+| data | FER2013 (Kaggle layout) training split: ${parts.dataRow}; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
+| training | ${parts.trainedRow} |
 
 ## Results on FER2013 PublicTest (${evalJson.n} images)
 
@@ -194,19 +273,13 @@ Confusion matrix, per-class chart, mistakes, reliability and training curves: \`
 ## How it was made
 
 \`\`\`bash
-${earlierCommands}npx fer train --data ${data} --config ${rel(recipe)} --out ${rel(run)}   # add --resume to continue
-node scripts/ship-model.js --run ${rel(run)} --data ${data} --recipe ${rel(recipe)}${shipFlags}
+${parts.commands}
 \`\`\`
 
-The run's best weights are kept in \`${rel(keepRun)}/best\`: a further cycle starts from them with
-\`--init ${rel(keepRun)}/best\` (the recipes of the later runs do). Its last checkpoint (weights, Adam state, epoch and
-batch) is written to \`${rel(keepRun)}/last\` on the machine that trained it, which continues the run with
-\`npx fer train --resume --out ${rel(keepRun)} --data ${data}\`; the repository keeps \`last/\` only for the runs
-before fer-lab-wide (.gitignore), to stay small.
+${parts.kept}
 
-Recipe (\`config.json\`): ${config.optimizer} lr ${config.lr}, batch ${config.batchSize}${config.workers > 1 ? ` (data-parallel over ${config.workers} worker threads)` : ''}, label smoothing ${config.labelSmoothing}, schedule ${config.schedule.name}${config.schedule.name === 'exponential' ? ` (x${config.schedule.gamma} per epoch)` : ''}, augmentation: crop ${config.augment.crop} px, flip ${config.augment.flip}, rotate ${config.augment.rotate} deg, scale ${config.augment.scale}, erasing ${config.augment.erasing}; class weights ${config.classWeights}${config.weightDecay > 0 ? `; weight decay ${config.weightDecay} (${config.optimizer === 'adam' ? 'AdamW' : 'L2'}, kernels only)` : ''}${config.ema > 0 ? `; the model is the moving average of the weights (decay ${config.ema} per step, batch-norm statistics included: \`--ema\`)` : ''}${config.teachers?.length ? `; distilled from ${config.teachers.map((t) => `\`${t}\``).join(', ')} (training targets ${1 - config.teacherWeight} x label + ${config.teacherWeight} x the teachers' flip-averaged probabilities${config.teacherTemperature !== 1 ? ` at temperature ${config.teacherTemperature}` : ''}: \`--teachers\`)` : ''}${config.ferplusVotes ? `; FER+'s human votes on the training faces (\`${config.ferplusVotes}\`, FER2013Train only, matched by pixels) are ${config.teachers?.length ? `${config.ferplusVoteWeight} of the teacher probabilities` : `the teacher`} where a face has votes (\`--ferplus-votes\`)` : ''}; ${config.epochs} epochs${config.scheduleEpochs > config.epochs ? ` (the first ${config.epochs} of a ${config.scheduleEpochs}-epoch schedule: \`scheduleEpochs\`)` : ''}; seed ${config.seed}.
+${parts.recipeLine}
 ${logitAdjustCard(logitAdjustment, meta.classes, config)}
-Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model}), no GPU. ${engineSummary(history, config)}
 
 ## Known limits
 
@@ -222,7 +295,8 @@ Machine: ${require('os').cpus().length} cores (${require('os').cpus()[0].model})
 
 async function main() {
   const program = new Command('ship-model')
-    .requiredOption('--run <dir>', 'a `fer train` output folder (uses <run>/best)')
+    .requiredOption('--run <dir>', 'a `fer train` output folder (uses <run>/best); with --model, the run whose split the model was checked on')
+    .option('--model <dir>', 'ship this weight average (scripts/average-weights.js, greedy-soup.js) instead of <run>/best')
     .requiredOption('--data <path>', 'the FER2013 dataset the model was trained on (for the test split)')
     .option('--out <dir>', 'where the shipped model goes', path.join(root, 'checkpoints', 'fer-lab-default'))
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
@@ -232,45 +306,63 @@ async function main() {
     .parse(process.argv);
   const o = program.opts();
   const run = path.resolve(o.run);
+  const soup = o.model !== undefined;
+  if (soup && (o.recipe || o.keepRun)) throw new Error('--recipe and --keep-run describe a run: a --model soup has neither');
   o.recipe = path.resolve(o.recipe ?? path.join(root, 'checkpoints', 'recipes', `${path.basename(run)}.json`));
   o.keepRun = path.resolve(o.keepRun ?? path.join(root, 'checkpoints', 'runs', path.basename(run)));
-  if (!fs.existsSync(o.recipe)) throw new Error(`recipe ${o.recipe} not found: pass --recipe <the settings file of the run>`);
+  if (!soup && !fs.existsSync(o.recipe)) throw new Error(`recipe ${o.recipe} not found: pass --recipe <the settings file of the run>`);
   const fixedTau = ['auto', 'off'].includes(o.logitAdjust) ? undefined : Number(o.logitAdjust);
   if (fixedTau !== undefined && !(o.logitAdjust.trim() !== '' && fixedTau >= 0 && fixedTau <= 2)) {
     throw new Error(`--logit-adjust must be auto, off or a tau in 0-2, got ${o.logitAdjust}`);
   }
   let logitAdjustment;
   const shipFlags = o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`;
-  const best = path.join(run, 'best');
-  if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: is ${run} a fer train run?`);
+  const best = soup ? path.resolve(o.model) : path.join(run, 'best');
+  if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: ${soup ? 'pass a model folder' : `is ${run} a fer train run?`}`);
+  if (!fs.existsSync(path.join(run, 'config.json'))) throw new Error(`${run} has no config.json: is it a fer train run?`);
   const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8'));
-  const history = JSON.parse(fs.readFileSync(path.join(run, 'history.json'), 'utf8'));
+  const history = soup ? undefined : JSON.parse(fs.readFileSync(path.join(run, 'history.json'), 'utf8'));
   const meta = JSON.parse(fs.readFileSync(path.join(best, 'meta.json'), 'utf8'));
+  if (soup && !Array.isArray(meta.averagedFrom)) {
+    throw new Error(`${best}/meta.json lists no averagedFrom: --model ships weight averages; ship a run's best/ with --run alone`);
+  }
+  const behindSoup = soup ? soupRuns(meta.averagedFrom, config, run) : undefined; // checked before anything is written
+  const shipCommand = soup
+    ? `node scripts/ship-model.js --model ${rel(best)} --run ${rel(run)} --data ${o.data}${shipFlags}`
+    : `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${shipFlags}`;
 
   await replaceDirAtomic(o.out, async (tmp) => {
     fs.mkdirSync(path.join(tmp, 'tfjs'));
     for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
     logitAdjustment = o.logitAdjust === 'off' ? undefined : await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data, fixedTau);
-    for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
+    if (soup) {
+      writeFileAtomic(path.join(tmp, 'soup.json'), JSON.stringify({
+        members: meta.averagedFrom, batchNormImages: meta.batchNormImages, splitOf: rel(run), command: shipCommand,
+      }, null, 2) + '\n');
+    } else {
+      for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
+    }
     runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
     const evalOut = path.join(o.results, 'publictest');
     const evalJson = JSON.parse(
       runFer(['evaluate', '--model', path.join(tmp, 'model.onnx'), '--data', o.data, '--split', 'test', '--tta', '--out', evalOut, '--json']),
     );
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
-      command: `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${shipFlags}`, model: meta.arch, ...evalJson,
+      command: shipCommand, model: meta.arch, ...evalJson,
     }, null, 2) + '\n');
     const audit = JSON.parse(runFer(['data', o.data, '--json'])).audit;
     const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
     const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
-    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'),
-      modelCard({ run, data: o.data, recipe: o.recipe, config, history, meta, evalJson, onnxBytes, tfjsBytes, audit, keepRun: o.keepRun, logitAdjustment, shipFlags }));
+    const parts = soup
+      ? soupCardParts({ run, data: o.data, runs: behindSoup, meta, modelDir: best, logitAdjustment, shipFlags })
+      : runCardParts({ run, data: o.data, recipe: o.recipe, config, history, meta, keepRun: o.keepRun, shipFlags });
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, audit, logitAdjustment, parts }));
   });
   // Written only once the model is in place, so it always describes the shipped model.
   const laFile = path.join(o.results, 'logit-adjustment.json');
   if (logitAdjustment) writeFileAtomic(laFile, JSON.stringify(logitAdjustment, null, 2) + '\n');
   else fs.rmSync(laFile, { force: true });
-  if (path.resolve(o.keepRun) !== run) {
+  if (!soup && path.resolve(o.keepRun) !== run) {
     await replaceDirAtomic(o.keepRun, (tmp) => {
       fs.cpSync(path.join(run, 'last'), path.join(tmp, 'last'), { recursive: true });
       fs.mkdirSync(path.join(tmp, 'best')); // the best weights only: resuming needs the optimizer state of last/ alone
