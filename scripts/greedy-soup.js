@@ -29,6 +29,12 @@ async function main() {
   if (!values.run || !values.data || !values.out || !values.json || !values.start === !values.first || positionals.length === 0) {
     throw new Error('usage: node scripts/greedy-soup.js --run <run> --data <dataset> --out <soup folder> --json <log.json> (--start <soup> | --first <model>) <candidate>...');
   }
+  const out = path.resolve(values.out);
+  const trial = `${out}.trial`;
+  const modelFiles = ['model.json', 'weights.bin', 'meta.json'];
+  // The soup folder is replaced as a whole: never let a mistyped --out (a run, a results folder) be wiped.
+  const others = fs.existsSync(out) ? fs.readdirSync(out).filter((f) => !modelFiles.includes(f)) : [];
+  if (others.length > 0) throw new Error(`--out ${values.out} holds ${others.slice(0, 3).join(', ')}: pick a new folder or an earlier soup`);
   const fer = require('../lib/dist');
   await fer.initBackend();
   const config = fer.readSavedConfig(values.run);
@@ -45,9 +51,10 @@ async function main() {
     }
   };
   const pct = (x) => `${(100 * x).toFixed(2)}%`;
-
-  const out = path.resolve(values.out);
-  const trial = `${out}.trial`;
+  // Swapped in whole (replaceDirAtomic): an interrupted search leaves the last kept soup in --out, never half of one.
+  const setSoup = (from) => fer.replaceDirAtomic(out, (tmp) => {
+    for (const f of modelFiles) fs.copyFileSync(path.join(from, f), path.join(tmp, f));
+  });
   let members;
   if (values.start) {
     const meta = JSON.parse(fs.readFileSync(path.join(values.start, 'meta.json'), 'utf8'));
@@ -55,8 +62,7 @@ async function main() {
       throw new Error(`${values.start} is not a soup with re-estimated batch-norm statistics (no averagedFrom/batchNormImages in meta.json): build it with scripts/average-weights.js --bn-run`);
     }
     members = [...meta.averagedFrom];
-    fs.rmSync(out, { recursive: true, force: true });
-    fs.cpSync(values.start, out, { recursive: true });
+    await setSoup(values.start);
   } else {
     members = [values.first];
     await fer.averageModelFolders(members, out, { batchNormImages: data.train.pixels });
@@ -65,13 +71,12 @@ async function main() {
   const log = {
     command: `node scripts/greedy-soup.js ${process.argv.slice(2).join(' ')}`,
     valImages: data.val.size, batchNormImages: data.train.size,
-    start: { members: [...members], ...best }, steps: [], soup: { members, ...best },
+    start: { members: [...members], ...best }, steps: [],
   };
   const save = () => {
     log.soup = { members: [...members], ...best };
     fs.mkdirSync(path.dirname(path.resolve(values.json)), { recursive: true });
-    fs.writeFileSync(`${values.json}.tmp`, JSON.stringify(log, null, 2) + '\n');
-    fs.renameSync(`${values.json}.tmp`, values.json);
+    fer.writeFileAtomic(values.json, JSON.stringify(log, null, 2) + '\n');
   };
   save();
   console.log(`start: ${members.join(' + ')}: ${pct(best.accuracy)} (flip TTA ${pct(best.flipTta)})`);
@@ -86,11 +91,9 @@ async function main() {
     if (kept) {
       members.push(candidate);
       best = s;
-      fs.rmSync(out, { recursive: true, force: true });
-      fs.renameSync(trial, out);
-    } else {
-      fs.rmSync(trial, { recursive: true, force: true });
+      await setSoup(trial);
     }
+    fs.rmSync(trial, { recursive: true, force: true });
     save();
   }
   console.log(`soup: ${members.join(' + ')}: ${pct(best.accuracy)} (flip TTA ${pct(best.flipTta)}) in ${values.out}`);
