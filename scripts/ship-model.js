@@ -146,7 +146,10 @@ function earlierRuns(config, seen = new Set()) {
 /** The run directory behind a model folder: <run>/best, <run>/last, <run>/<snapshot> (e.g. epoch3-ema) or the run. */
 function runOf(modelDir) {
   const dir = path.resolve(root, modelDir);
-  return fs.existsSync(path.join(dir, 'history.json')) ? dir : path.dirname(dir);
+  if (fs.existsSync(path.join(dir, 'history.json'))) return dir;
+  // <run>/best, <run>/last, or an epoch kept by --snapshots-from: <run>/snapshots/epoch-NN
+  const parent = path.dirname(dir);
+  return path.basename(parent) === 'snapshots' ? path.dirname(parent) : parent;
 }
 
 /** A run as earlierRuns describes one: its history, config and recipe. */
@@ -226,12 +229,20 @@ function soupCardParts({ run, data, runs, meta, modelDir, logitAdjustment, shipF
   const bn = meta.batchNormImages
     ? `batch-norm statistics re-estimated on the ${meta.batchNormImages} training images (one training-mode pass, as PyTorch's \`update_bn\`)`
     : 'batch-norm statistics averaged with the other weights';
-  const trainedRow = `the mean of the weights of ${members.length} models of one \`--init\` chain (a model soup: ${members.map((m) => `\`${m}\``).join(', ')}), ${bn}. ` +
+  // one run's --snapshots-from epochs (stochastic weight averaging) or the best/ of several runs of one --init chain
+  const epochSnapshots = runs.length === 1 && members.every((m) => path.basename(path.dirname(m)) === 'snapshots');
+  const origin = epochSnapshots
+    ? `epochs of one run (stochastic weight averaging, a model soup: ${members.map((m) => `\`${m}\``).join(', ')})`
+    : `models of one \`--init\` chain (a model soup: ${members.map((m) => `\`${m}\``).join(', ')})`;
+  const trainedRow = `the mean of the weights of ${members.length} ${origin}, ${bn}. ` +
     `The runs behind them: ${runs.map((r) => `\`${rel(r.run)}\` (${r.history.length} epochs, ${minutesOf(r.history).toFixed(0)} min)`).join(', ')}; ${epochs} epochs and ${minutes.toFixed(0)} min in all.`;
   const commands = runs.map((r) => trainCommand(r, data) + '\n').join('') +
     `node scripts/average-weights.js --out ${rel(modelDir)}${meta.batchNormImages ? ` --bn-run ${rel(run)} --data ${data}` : ''} ${members.join(' ')}\n` +
     `node scripts/ship-model.js --model ${rel(modelDir)} --run ${rel(run)} --data ${data}${shipFlags}`;
-  const kept = `Each member run keeps its best weights in \`<run>/best\`; the soup is not a training run and is not resumed.
+  const kept = (epochSnapshots
+    ? 'The epoch snapshots (`<run>/snapshots/`, kept by `--snapshots-from`) stay on the machine that trained the run; rerunning its recipe rebuilds them. '
+    : 'Each member run keeps its best weights in `<run>/best`; ') +
+    `the soup is not a training run and is not resumed.
 \`soup.json\` lists its members; each run's recipe is \`checkpoints/recipes/<run name>.json\`.`;
   return { dataRow, trainedRow, commands, kept, recipeLine: machineLine(), extraFiles: '`soup.json`' };
 }

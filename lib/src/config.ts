@@ -129,6 +129,11 @@ export interface TrainConfig {
   workers: number;
   /** Also save out/last every this many minutes inside long epochs (0 = only at epoch ends). */
   checkpointMinutes: number;
+  /**
+   * From this epoch on (1-based; 0 = never), also keep each epoch's weights (the moving average when `ema` is on) as a
+   * model folder out/snapshots/epoch-NN: ingredients for a stochastic-weight-averaging soup (scripts/average-weights.js).
+   */
+  snapshotsFrom: number;
 }
 
 /** What a config file or flags may hold: any subset; augment may be a preset name. */
@@ -181,6 +186,7 @@ export function defaultTrainConfig(): TrainConfig {
     threads: 0,
     workers: 0,
     checkpointMinutes: 10,
+    snapshotsFrom: 0,
   };
 }
 
@@ -320,6 +326,7 @@ export function validateTrainConfig(c: TrainConfig, options: ValidateOptions = {
   int('threads', 0, 256);
   int('workers', 0, 16);
   real('checkpointMinutes', c.checkpointMinutes, 0, 1e6);
+  int('snapshotsFrom', 0);
 }
 
 export interface ResolveOptions {

@@ -67,6 +67,23 @@ describe('ship-model --model (a soup)', () => {
     expect(evaluation.n).toBe(14);
   }, 300_000);
 
+  test("a soup of one run's epoch snapshots (--snapshots-from) ships with that run behind it", async () => {
+    const swaRun = path.join(dir, 'swa-run');
+    await train(['--data', csv, '--backend', 'wasm', '--arch', 'vgg-small', '--epochs', '2', '--batch-size', '8', '--val-fraction', '0.25', '--snapshots-from', '1', '--out', swaRun]);
+    const snapshots = ['epoch-01', 'epoch-02'].map((e) => path.join(swaRun, 'snapshots', e));
+    const swa = path.join(dir, 'swa-soup');
+    await averageModelFolders(snapshots, swa);
+    const out = path.join(dir, 'swa-shipped');
+    await shipModel(['--model', swa, '--run', swaRun, '--data', csv, '--out', out, '--results', path.join(dir, 'swa-results')]);
+    expect(JSON.parse(fs.readFileSync(path.join(out, 'soup.json'), 'utf8')).members).toEqual(snapshots);
+    const card = fs.readFileSync(path.join(out, 'MODEL_CARD.md'), 'utf8');
+    // both members come from swa-run: its training command appears once
+    expect(card.split(`--out ${path.relative(ROOT, swaRun)}\n`)).toHaveLength(2);
+    expect(card).toMatch(/the mean of the weights of 2 epochs of one run \(stochastic weight averaging/);
+    expect(card).toContain(path.join('swa-run', 'snapshots', 'epoch-02'));
+    expect(card).toContain('The epoch snapshots (`<run>/snapshots/`, kept by `--snapshots-from`)');
+  }, 300_000);
+
   test("a run's best/ is not a soup, and a soup has no recipe", async () => {
     const out = path.join(dir, 'not-shipped');
     await expect(shipModel(['--model', path.join(child, 'best'), '--run', child, '--data', csv, '--out', out]))

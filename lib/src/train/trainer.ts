@@ -73,12 +73,19 @@ const RESUME_MAY_CHANGE: ReadonlyArray<keyof TrainConfig> = [
   // how steps are computed (same maths, float rounding aside; with batch norm, workers normalise per share)
   'engine', 'threads', 'workers',
 ];
+/** Keys a resume keeps from the saved run unless given a non-default value (a resume without the flag must not turn them off). */
+const RESUME_MAY_SET: ReadonlyArray<'snapshotsFrom'> = ['snapshotsFrom'];
+
+/** Where `snapshotsFrom` keeps the weights of an epoch (1-based): <out>/snapshots/epoch-07. */
+export function snapshotDir(out: string, epoch: number): string {
+  return path.join(out, 'snapshots', `epoch-${String(epoch).padStart(2, '0')}`);
+}
 
 function resumedConfig(savedConfig: TrainConfig, given: TrainConfig, lastDir: string): TrainConfig {
   const saved = completeSavedConfig(savedConfig);
   const differs: string[] = [];
   for (const key of Object.keys(saved) as Array<keyof TrainConfig>) {
-    if (RESUME_MAY_CHANGE.includes(key)) continue;
+    if (RESUME_MAY_CHANGE.includes(key) || (RESUME_MAY_SET as ReadonlyArray<string>).includes(key)) continue;
     if (JSON.stringify(saved[key]) !== JSON.stringify(given[key])) {
       differs.push(`${key} (saved ${JSON.stringify(saved[key])}, given ${JSON.stringify(given[key])})`);
     }
@@ -92,6 +99,7 @@ function resumedConfig(savedConfig: TrainConfig, given: TrainConfig, lastDir: st
   }
   const merged = { ...saved };
   for (const key of RESUME_MAY_CHANGE) (merged as unknown as Record<string, unknown>)[key] = given[key];
+  for (const key of RESUME_MAY_SET) if (given[key] !== 0) merged[key] = given[key];
   return merged;
 }
 
@@ -474,6 +482,10 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
         state.schedule = schedule.state();
         const optimizerState = await optimizer.getState();
         await withModelToKeep(() => saveCheckpoint(bestDir, { model, meta: meta(), optimizer: optimizerState, state }));
+      }
+      // before last/ moves on, so a run stopped in between redoes the epoch and its snapshot
+      if (cfg.snapshotsFrom > 0 && epoch + 1 >= cfg.snapshotsFrom) {
+        await withModelToKeep(() => saveCheckpoint(snapshotDir(out, epoch + 1), { model, meta: meta() }));
       }
       await saveLast();
       lastSave = Date.now();
