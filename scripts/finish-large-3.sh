@@ -8,6 +8,7 @@
 set -euo pipefail
 data=${1:?usage: scripts/finish-large-3.sh <fer2013 archive.zip>}
 cd "$(dirname "$0")/.."
+[ -e "$data" ] || { echo "finish-large-3: $data not found (give it relative to the repository root)" >&2; exit 1; }
 run=checkpoints/runs/fer-lab-large-3
 swa=checkpoints/soups/large-3-swa
 val=results/experiments/large-3-swa-val.json
@@ -25,13 +26,12 @@ for e in $(seq 31 45); do
 done
 
 node scripts/average-weights.js --out "$swa" --bn-run "$run" --data "$data" "${snapshots[@]}"
-node scripts/ensemble-val.js --run "$run" --data "$data" --json "$val" "$run/best" "$swa"
+node scripts/ensemble-val.js --run "$run" --data "$data" --json "$val" "$swa"
 
-# Decide: validation accuracy without flips, as every bar so far
+# Decide: validation accuracy without flips, as every bar so far; best/'s is the run's own record (the original rule)
 choice=$(node -e "
-const models = require('./$val').models;
-const acc = (m) => models.find((x) => x.model === m).accuracy;
-const best = acc('$run/best'), swa = acc('$swa');
+const best = Math.max(...require('./$run/history.json').map((r) => r.valAcc));
+const swa = require('./$val').models.find((x) => x.model === '$swa').accuracy;
 const [pick, a] = swa > best ? ['$swa', swa] : ['$run/best', best];
 console.error('best/ ' + (100 * best).toFixed(2) + '%, SWA mean ' + (100 * swa).toFixed(2) + '%: higher is ' + pick);
 console.log(a > 0.6992 ? pick : 'none');

@@ -230,7 +230,7 @@ function soupCardParts({ run, data, runs, meta, modelDir, logitAdjustment, shipF
     ? `batch-norm statistics re-estimated on the ${meta.batchNormImages} training images (one training-mode pass, as PyTorch's \`update_bn\`)`
     : 'batch-norm statistics averaged with the other weights';
   // one run's --snapshots-from epochs (stochastic weight averaging) or the best/ of several runs of one --init chain
-  const epochSnapshots = runs.length === 1 && members.every((m) => path.basename(path.dirname(m)) === 'snapshots');
+  const epochSnapshots = members.every((m) => path.basename(path.dirname(m)) === 'snapshots') && new Set(members.map(runOf)).size === 1;
   const origin = epochSnapshots
     ? `epochs of one run (stochastic weight averaging, a model soup: ${members.map((m) => `\`${m}\``).join(', ')})`
     : `models of one \`--init\` chain (a model soup: ${members.map((m) => `\`${m}\``).join(', ')})`;
@@ -240,7 +240,7 @@ function soupCardParts({ run, data, runs, meta, modelDir, logitAdjustment, shipF
     `node scripts/average-weights.js --out ${rel(modelDir)}${meta.batchNormImages ? ` --bn-run ${rel(run)} --data ${data}` : ''} ${members.join(' ')}\n` +
     `node scripts/ship-model.js --model ${rel(modelDir)} --run ${rel(run)} --data ${data}${shipFlags}`;
   const kept = (epochSnapshots
-    ? 'The epoch snapshots (`<run>/snapshots/`, kept by `--snapshots-from`) stay on the machine that trained the run; rerunning its recipe rebuilds them. '
+    ? `The epoch snapshots (\`<run>/snapshots/\`, kept by \`--snapshots-from\`) stay on the machine that trained the run; rerunning it with \`--snapshots-from ${runs[runs.length - 1].config.snapshotsFrom ?? '<epoch>'}\` rebuilds them. `
     : 'Each member run keeps its best weights in `<run>/best`; ') +
     `the soup is not a training run and is not resumed.
 \`soup.json\` lists its members; each run's recipe is \`checkpoints/recipes/<run name>.json\`.`;

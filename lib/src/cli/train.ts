@@ -196,7 +196,7 @@ export function register(program: Command): void {
     .option('--drop <kinds>', `leave audit findings out of training, comma-separated: ${DROP_KINDS.join(', ')} (e.g. cross-split = train copies of test images)`)
     .option('--engine <name>', 'what computes the steps: auto (onnxruntime when it supports the model), onnxruntime or tfjs')
     .option('--threads <n>', 'onnxruntime threads (0 = one per core)', integer)
-    .option('--snapshots-from <epoch>', 'keep the weights of every epoch from this one on as out/snapshots/epoch-NN (for a weight-averaging soup; 0 = off); may be added when resuming', integer)
+    .option('--snapshots-from <epoch>', 'keep the weights of every epoch from this one on as out/snapshots/epoch-NN (for a weight-averaging soup; 0 = off); may be added when resuming, and a resume without it (or with 0) keeps the saved value', integer)
     .option('--workers <n>', 'data-parallel training over n worker threads, each on a share of every batch (0 = auto: onnxruntime one per core, 32+ images a share; tfjs none)', integer)
     .action(async (f: TrainFlags) => run(f));
 }

@@ -318,6 +318,11 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     log(`Distillation: training targets are ${1 - cfg.teacherWeight} x label + ${cfg.teacherWeight} x ${teacher}.`);
   }
   if (saved) log(`Resuming ${out} at epoch ${state.epoch + 1}, batch ${state.batch} (step ${state.step}).`);
+  if (cfg.snapshotsFrom > 0) {
+    const missed = cfg.snapshotsFrom <= state.epoch && !fs.existsSync(snapshotDir(out, cfg.snapshotsFrom));
+    log(`Keeping each epoch's weights from epoch ${cfg.snapshotsFrom} in ${path.join(out, 'snapshots')}` +
+      (missed ? ` (epochs ${cfg.snapshotsFrom}-${state.epoch} are already done and were not kept).` : '.'));
+  }
   if (!validated) log(`No validation split (valFraction 0): training on all ${data.train.size} training images; no early stopping, and ${bestDir} holds the latest epoch's weights.`);
   if (cfg.epochs < (cfg.scheduleEpochs || cfg.epochs)) log(`The learning-rate schedule spans ${cfg.scheduleEpochs} epochs; this run stops after epoch ${cfg.epochs}.`);
 
