@@ -56,8 +56,17 @@ export function combineCallbacks(...sets: TrainCallbacks[]): TrainCallbacks {
   };
 }
 
-/** A cli-progress bar on stderr per epoch: loss, accuracy, images/s, ETA; one summary line per epoch. */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): TrainCallbacks {
+export interface ProgressOptions {
+  /** When the stream is not a terminal (a log file), write a progress line this often (0 = only the epoch lines). */
+  nonTtyEverySeconds?: number;
+}
+
+/**
+ * A cli-progress bar on stderr per epoch: loss, accuracy, images/s, ETA; one summary line per epoch. Into a file or
+ * pipe the bar becomes a line every `nonTtyEverySeconds`.
+ */
+export function progressBar(stream: NodeJS.WriteStream = process.stderr, options: ProgressOptions = {}): TrainCallbacks {
+  const everyMs = (options.nonTtyEverySeconds ?? 60) * 1000;
   let bar: cliProgress.SingleBar | undefined;
   const stop = () => {
     bar?.stop();
@@ -69,10 +78,15 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): TrainC
       bar = new cliProgress.SingleBar(
         {
           stream,
-          format: `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}`,
+          format: stream.isTTY
+            ? `epoch ${epoch + 1}/${epochs} [{bar}] {value}/{total} | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}`
+            : `epoch ${epoch + 1}/${epochs} batch {value}/{total} | loss {loss} acc {acc} | {ips} img/s | ETA {eta_formatted}`,
           barsize: 24,
           hideCursor: false,
           etaBuffer: 20,
+          // redirected to a file (nohup ... > log): a plain line now and then instead of nothing until the epoch ends
+          noTTYOutput: everyMs > 0,
+          notTTYSchedule: everyMs,
         },
         cliProgress.Presets.shades_classic,
       );
