@@ -36,6 +36,18 @@ describe('progressBar into a log file', () => {
     expect(text).toMatch(/epoch 3\/45: loss 1\.2000 acc 0\.6800 \| val loss 0\.9000 acc 0\.6750 .*\| best\n$/);
   });
 
+  test('stop() ends the schedule (an error mid-epoch must not leave a timer keeping the process alive)', async () => {
+    const { stream, text } = logStream();
+    const bar = progressBar(stream, { nonTtyEverySeconds: 0.02 });
+    bar.onEpochStart!(0, 3, 10, 0);
+    await sleep(50);
+    bar.stop();
+    const atStop = text().length;
+    expect(atStop).toBeGreaterThan(0);
+    await sleep(80);
+    expect(text().length).toBe(atStop);
+  });
+
   test('nonTtyEverySeconds 0 writes only the epoch line', async () => {
     const text = await oneEpoch({ nonTtyEverySeconds: 0 });
     expect(text.split('\n').filter(Boolean)).toHaveLength(1);

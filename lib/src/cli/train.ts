@@ -136,8 +136,9 @@ async function run(f: TrainFlags): Promise<void> {
   const removeSigint = abortOnSigint(controller, () =>
     process.stderr.write('\nStopping: saving the last checkpoint (Ctrl-C again to quit at once)...\n'),
   );
+  const progress = progressBar();
   try {
-    const result = await train(config, { ...progressBar(), signal: controller.signal });
+    const result = await train(config, { ...progress, signal: controller.signal });
     result.model.dispose();
     const best = result.best;
     console.log(
@@ -151,6 +152,7 @@ async function run(f: TrainFlags): Promise<void> {
     }
     console.log(`Last checkpoint: ${result.lastDir}; history: ${path.join(result.out, 'history.csv')}`);
   } finally {
+    progress.stop(); // after an error mid-epoch the bar's timer would keep the process alive
     removeSigint();
   }
 }

@@ -65,7 +65,7 @@ export interface ProgressOptions {
  * A cli-progress bar on stderr per epoch: loss, accuracy, images/s, ETA; one summary line per epoch. Into a file or
  * pipe the bar becomes a line every `nonTtyEverySeconds`.
  */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr, options: ProgressOptions = {}): TrainCallbacks {
+export function progressBar(stream: NodeJS.WriteStream = process.stderr, options: ProgressOptions = {}): TrainCallbacks & { stop(): void } {
   const everyMs = (options.nonTtyEverySeconds ?? 60) * 1000;
   let bar: cliProgress.SingleBar | undefined;
   const stop = () => {
@@ -73,6 +73,8 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr, options
     bar = undefined;
   };
   return {
+    /** End the bar (its timer keeps the process alive): call when training ends some other way, e.g. by an error. */
+    stop,
     onEpochStart(epoch, epochs, batches, startBatch) {
       stop();
       bar = new cliProgress.SingleBar(
