@@ -27,10 +27,13 @@ const fs = require('fs');
 
 const ROOT = path.resolve(__dirname, '..');
 
-/** The shipped model's architecture (checkpoints/fer-lab-default/config.json), benchmarked first by default. */
+/**
+ * The shipped model's architecture, benchmarked first by default: from tfjs/meta.json, which every shipped model has
+ * (a weight average ships soup.json instead of a run's config.json).
+ */
 function shippedArch() {
   try {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, 'checkpoints', 'fer-lab-default', 'config.json'), 'utf8')).arch;
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'checkpoints', 'fer-lab-default', 'tfjs', 'meta.json'), 'utf8')).arch;
   } catch {
     return undefined;
   }
