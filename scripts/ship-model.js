@@ -9,9 +9,12 @@
  *    run's own validation split (lib/src/train/logit-adjust.ts; tau = 0 when it does not raise validation macro-F1)
  *    and folds it into the output bias; --logit-adjust <tau> folds in a tau fixed beforehand (a run without
  *    validation, such as a refit on every training image, cannot choose one),
- * 2. exports it to ONNX with `fer export` (checked against TF.js),
+ * 2. exports it with `fer export` to ONNX (checked against TF.js) and to the TF.js web format, both with the weights
+ *    of --weights: float32 (default), float16, or int8 (per-channel int8 .onnx and uint8 TF.js, about a quarter of
+ *    float32's size); the full-precision weights are not kept in the shipped folder,
  * 3. evaluates the ONNX model on the test split (FER2013 PublicTest) with and without flip TTA via `fer evaluate`
- *    (report, metrics and charts in results/fer-lab-default/),
+ *    (report, metrics and charts in results/fer-lab-default/), and the TF.js copy without TTA when its weights differ
+ *    from the ONNX file's,
  * 4. writes MODEL_CARD.md from those numbers, then swaps the folder in atomically;
  * 5. keeps the run (best/, last/ and its history) in checkpoints/runs/<name>, where `fer train --resume --out
  *    checkpoints/runs/<name>` continues it and `--init checkpoints/runs/<name>/best` starts a new cycle (the repository
@@ -28,13 +31,17 @@
  */
 const { execFileSync } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
-const { Command } = require('commander');
+const { Command, Option } = require('commander');
 
 const root = path.resolve(__dirname, '..');
 const fer = path.join(root, 'lib', 'bin', 'fer.js');
 const { replaceDirAtomic, writeFileAtomic } = require(path.join(root, 'lib', 'dist', 'util', 'fs'));
 const { initIsOnnx } = require(path.join(root, 'lib', 'dist', 'config'));
+
+/** `fer export` flags per --weights value (the TF.js copy gets the matching TF.js format: int8 -> uint8 per tensor). */
+const WEIGHT_FLAGS = { float32: [], float16: ['--fp16'], int8: ['--int8'] };
 
 function runFer(args, options = {}) {
   console.error(`$ fer ${args.join(' ')}`);
@@ -240,14 +247,21 @@ function soupCardParts({ run, data, runs, meta, modelDir, logitAdjustment, shipF
     `node scripts/average-weights.js --out ${rel(modelDir)}${meta.batchNormImages ? ` --bn-run ${rel(run)} --data ${data}` : ''} ${members.join(' ')}\n` +
     `node scripts/ship-model.js --model ${rel(modelDir)} --run ${rel(run)} --data ${data}${shipFlags}`;
   const kept = (epochSnapshots
-    ? `The epoch snapshots (\`<run>/snapshots/\`, kept by \`--snapshots-from\`) stay on the machine that trained the run; rerunning it with \`--snapshots-from ${runs[runs.length - 1].config.snapshotsFrom ?? '<epoch>'}\` rebuilds them. `
+    ? `The epoch snapshots (\`<run>/snapshots/\`, kept by \`--snapshots-from\`) stay on the machine that trained the run; rerunning it with \`--snapshots-from ${runs[runs.length - 1].config.snapshotsFrom ?? '<epoch>'}\` rebuilds them; `
     : 'Each member run keeps its best weights in `<run>/best`; ') +
     `the soup is not a training run and is not resumed.
 \`soup.json\` lists its members; each run's recipe is \`checkpoints/recipes/<run name>.json\`.`;
   return { dataRow, trainedRow, commands, kept, recipeLine: machineLine(), extraFiles: '`soup.json`' };
 }
 
-function modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, audit, logitAdjustment, parts }) {
+/** The card's words for how each file stores its weights. */
+const WEIGHT_WORDS = {
+  float32: { onnx: 'float32 weights', tfjs: 'float32 weights' },
+  float16: { onnx: 'float16 weights', tfjs: 'float16 weights' },
+  int8: { onnx: 'int8 weights, one scale per output channel; activations float32', tfjs: 'uint8 weights, one affine map per tensor' },
+};
+
+function modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, weights, audit, logitAdjustment, parts }) {
   const recall = (k) => evalJson.perClass[k].recall;
   const weakest = Object.entries(evalJson.perClass).reduce((a, b) => (b[1].recall < a[1].recall ? b : a));
   const rows = Object.entries(evalJson.perClass)
@@ -263,7 +277,7 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | architecture | \`${meta.arch}\` (${meta.params.toLocaleString('en-US')} parameters; see lib/src/models/README.md) |
 | input | 48x48 grayscale face crop, pixel / 255, NHWC \`[N,48,48,1]\` |
 | output | probabilities for ${meta.classes.join(', ')} |
-| files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, TF.js layers model), ${parts.extraFiles} |
+| files | \`model.onnx\` (${(onnxBytes / 1e6).toFixed(2)} MB, ${WEIGHT_WORDS[weights.format].onnx}; onnxruntime; classes and preprocessing in its metadata), \`tfjs/\` (${(tfjsBytes / 1e6).toFixed(2)} MB, ${WEIGHT_WORDS[weights.format].tfjs}; TF.js layers model, web format), ${parts.extraFiles} |
 | data | FER2013 (Kaggle layout) training split: ${parts.dataRow}; the test split (PublicTest, ${evalJson.n} images) was used only for the numbers below |
 | training | ${parts.trainedRow} |
 
@@ -272,8 +286,8 @@ The model every fer-lab command and notebook uses unless told otherwise (\`fer.d
 | | accuracy | macro-F1 | disgust recall |
 |---|---|---|---|
 | single model | ${pct(evalJson.accuracy)} | ${evalJson.macroF1.toFixed(3)} | ${pct(recall('disgust'))} |
-${tta ? `| with flip TTA | ${pct(tta.accuracy)} | ${tta.macroF1.toFixed(3)} | (see report) |\n` : ''}
-Per class (single model):
+${tta ? `| with flip TTA | ${pct(tta.accuracy)} | ${tta.macroF1.toFixed(3)} | (see report) |\n` : ''}${weights.tfjsEval ? `| \`tfjs/\` (uint8), single model | ${pct(weights.tfjsEval.accuracy)} | ${weights.tfjsEval.macroF1.toFixed(3)} | ${pct(weights.tfjsEval.perClass.disgust.recall)} |\n` : ''}
+${weights.format === 'float32' ? '' : `Measured on the shipped files: \`model.onnx\` (the rows above, ${weights.format} weights)${weights.tfjsEval ? ' and `tfjs/` (its own row)' : ''}. `}Per class (single model${weights.format === 'float32' ? '' : ', `model.onnx`'}):
 
 | class | precision | recall | F1 | support |
 |---|---|---|---|---|
@@ -313,6 +327,8 @@ async function main() {
     .option('--results <dir>', 'where its evaluation goes', path.join(root, 'results', 'fer-lab-default'))
     .option('--recipe <file>', 'the settings file the run was trained with, named in the model card (default checkpoints/recipes/<run name>.json)')
     .option('--logit-adjust <mode>', 'auto: choose a logit adjustment for rare classes on the validation split; off; or a tau in 0-2 fixed beforehand', 'auto')
+    .addOption(new Option('--weights <format>', 'how the shipped files store the weights (int8: .onnx int8 per channel, TF.js uint8)')
+      .choices(Object.keys(WEIGHT_FLAGS)).default('float32'))
     .option('--keep-run <dir>', "where the run's last checkpoint is kept for --resume (default checkpoints/runs/<run name>)")
     .parse(process.argv);
   const o = program.opts();
@@ -327,7 +343,8 @@ async function main() {
     throw new Error(`--logit-adjust must be auto, off or a tau in 0-2, got ${o.logitAdjust}`);
   }
   let logitAdjustment;
-  const shipFlags = o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`;
+  const shipFlags = (o.logitAdjust === 'auto' ? '' : ` --logit-adjust ${o.logitAdjust}`) +
+    (o.weights === 'float32' ? '' : ` --weights ${o.weights}`);
   const best = soup ? path.resolve(o.model) : path.join(run, 'best');
   if (!fs.existsSync(path.join(best, 'model.json'))) throw new Error(`${best} has no model.json: ${soup ? 'pass a model folder' : `is ${run} a fer train run?`}`);
   if (!fs.existsSync(path.join(run, 'config.json'))) throw new Error(`${run} has no config.json: is it a fer train run?`);
@@ -343,9 +360,11 @@ async function main() {
     : `node scripts/ship-model.js --run ${rel(run)} --data ${o.data} --recipe ${rel(o.recipe)}${shipFlags}`;
 
   await replaceDirAtomic(o.out, async (tmp) => {
-    fs.mkdirSync(path.join(tmp, 'tfjs'));
-    for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(tmp, 'tfjs', f));
-    logitAdjustment = o.logitAdjust === 'off' ? undefined : await logitAdjust(run, best, path.join(tmp, 'tfjs'), o.data, fixedTau);
+    // The full-precision model (logit adjustment folded in) is exported from here, then left out of the shipped folder.
+    const full = path.join(tmp, 'float32');
+    fs.mkdirSync(full);
+    for (const f of ['model.json', 'weights.bin', 'meta.json']) fs.copyFileSync(path.join(best, f), path.join(full, f));
+    logitAdjustment = o.logitAdjust === 'off' ? undefined : await logitAdjust(run, best, full, o.data, fixedTau);
     if (soup) {
       writeFileAtomic(path.join(tmp, 'soup.json'), JSON.stringify({
         members: meta.averagedFrom, batchNormImages: meta.batchNormImages, splitOf: rel(run), command: shipCommand,
@@ -353,21 +372,33 @@ async function main() {
     } else {
       for (const f of ['history.json', 'history.csv', 'config.json']) fs.copyFileSync(path.join(run, f), path.join(tmp, f));
     }
-    runFer(['export', '--model', path.join(tmp, 'tfjs'), '--out', path.join(tmp, 'model.onnx')]);
+    runFer(['export', '--model', full, '--out', path.join(tmp, 'model.onnx'), '--web', path.join(tmp, 'tfjs'), ...WEIGHT_FLAGS[o.weights]]);
+    fs.rmSync(full, { recursive: true });
     const evalOut = path.join(o.results, 'publictest');
     const evalJson = JSON.parse(
       runFer(['evaluate', '--model', path.join(tmp, 'model.onnx'), '--data', o.data, '--split', 'test', '--tta', '--out', evalOut, '--json']),
     );
+    // int8 .onnx (per channel) and uint8 TF.js (per tensor) round differently: the TF.js copy gets its own number.
+    // Its report goes to a scratch folder: publictest.json keeps its figures under "tfjs".
+    let tfjsEval;
+    if (o.weights === 'int8') {
+      const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ship-tfjs-'));
+      tfjsEval = JSON.parse(runFer(['evaluate', '--model', path.join(tmp, 'tfjs'), '--engine', 'tfjs', '--data', o.data,
+        '--split', 'test', '--out', scratch, '--json']));
+      fs.rmSync(scratch, { recursive: true, force: true });
+    }
+    const weights = { format: o.weights, tfjsEval };
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({
-      command: shipCommand, model: meta.arch, ...evalJson,
+      command: shipCommand, model: meta.arch, weights: o.weights, ...evalJson, tfjs: tfjsEval && { accuracy: tfjsEval.accuracy, macroF1: tfjsEval.macroF1, perClass: tfjsEval.perClass },
     }, null, 2) + '\n');
     const audit = JSON.parse(runFer(['data', o.data, '--json'])).audit;
     const onnxBytes = fs.statSync(path.join(tmp, 'model.onnx')).size;
-    const tfjsBytes = fs.statSync(path.join(tmp, 'tfjs', 'weights.bin')).size;
+    const tfjsBytes = fs.readdirSync(path.join(tmp, 'tfjs')).filter((f) => f.endsWith('.bin'))
+      .reduce((n, f) => n + fs.statSync(path.join(tmp, 'tfjs', f)).size, 0);
     const parts = soup
       ? soupCardParts({ run, data: o.data, runs: behindSoup, meta, modelDir: best, logitAdjustment, shipFlags })
       : runCardParts({ run, data: o.data, recipe: o.recipe, config, history, meta, keepRun: o.keepRun, shipFlags });
-    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, audit, logitAdjustment, parts }));
+    fs.writeFileSync(path.join(tmp, 'MODEL_CARD.md'), modelCard({ config, meta, evalJson, onnxBytes, tfjsBytes, weights, audit, logitAdjustment, parts }));
   });
   // Written only once the model is in place, so it always describes the shipped model.
   const laFile = path.join(o.results, 'logit-adjustment.json');

@@ -3,10 +3,10 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { exportWeb, maxAbsDiff, randomCrops } from '../../lib/src/export';
+import { UINT8_MIN_ELEMENTS, encodeTfjsWeights, exportWeb, maxAbsDiff, quantizeUint8, randomCrops } from '../../lib/src/export';
 import { defaultMeta, loadModelDir } from '../../lib/src/util/model-io';
 import { pixelsToTensor } from '../../lib/src/transforms/preprocess';
-import { kitchenSinkModel } from './fixtures';
+import { kitchenSinkModel, randomizeWeights } from './fixtures';
 
 let tmp: string;
 beforeAll(async () => {
@@ -41,13 +41,51 @@ test('web format: model.json + several shards + meta.json, loads back with the s
 test('float16 web weights: half the bytes, outputs within 2e-3', async () => {
   const model = kitchenSinkModel();
   const full = await exportWeb(model, path.join(tmp, 'w32'), defaultMeta('kitchen', model));
-  const half = await exportWeb(model, path.join(tmp, 'w16'), defaultMeta('kitchen', model), { float16: true });
+  const half = await exportWeb(model, path.join(tmp, 'w16'), defaultMeta('kitchen', model), { weights: 'float16' });
   expect(half.weightBytes).toBe(full.weightBytes / 2);
   const { model: back } = await loadModelDir(path.join(tmp, 'w16'));
   const px = randomCrops(3);
   expect(maxAbsDiff(predict(back, px), predict(model, px))).toBeLessThan(2e-3);
   model.dispose();
   back.dispose();
+});
+
+test('uint8 codes: 0 stays exactly 0, every value within half a step, constant tensors survive', () => {
+  const values = Float32Array.from([-0.8, -0.1, 0, 0.05, 0.3, 1.7]);
+  const { codes, scale, min } = quantizeUint8(values);
+  const decoded = Array.from(codes, (c) => c * scale + min);
+  expect(decoded[2]).toBe(0);
+  values.forEach((v, i) => expect(Math.abs(decoded[i] - v)).toBeLessThanOrEqual(scale / 2 + 1e-7));
+  expect(scale).toBeCloseTo(2.5 / 255, 6);
+  const constant = quantizeUint8(new Float32Array(5).fill(0.25));
+  expect(Array.from(constant.codes, (c) => c * constant.scale + constant.min)).toEqual(new Array(5).fill(0.25));
+});
+
+test('uint8 web weights: large tensors as uint8 (a quarter), small ones float32; loads back close to float32', async () => {
+  const model = kitchenSinkModel();
+  randomizeWeights(model);
+  const full = await exportWeb(model, path.join(tmp, 'u32'), defaultMeta('kitchen', model));
+  const small = await exportWeb(model, path.join(tmp, 'u8'), defaultMeta('kitchen', model), { weights: 'uint8' });
+  const json = JSON.parse(fs.readFileSync(path.join(tmp, 'u8', 'model.json'), 'utf8'));
+  const specs: tf.io.WeightsManifestEntry[] = json.weightsManifest[0].weights;
+  const size = (s: tf.io.WeightsManifestEntry) => s.shape.reduce((a, b) => a * b, 1);
+  const big = specs.filter((s) => size(s) >= UINT8_MIN_ELEMENTS);
+  expect(big.length).toBeGreaterThan(0);
+  for (const s of specs) expect(s.quantization?.dtype).toBe(size(s) >= UINT8_MIN_ELEMENTS ? 'uint8' : undefined);
+  const bigValues = big.reduce((n, s) => n + size(s), 0);
+  expect(small.weightBytes).toBe(full.weightBytes - 3 * bigValues);
+  const { model: back } = await loadModelDir(path.join(tmp, 'u8'));
+  const px = randomCrops(8);
+  const diff = maxAbsDiff(predict(back, px), predict(model, px));
+  expect(diff).toBeGreaterThan(0);
+  expect(diff).toBeLessThan(0.05);
+  model.dispose();
+  back.dispose();
+});
+
+test('quantized TF.js weights are not quantized again', () => {
+  const spec: tf.io.WeightsManifestEntry = { name: 'k', shape: [2], dtype: 'float32', quantization: { dtype: 'float16' } };
+  expect(() => encodeTfjsWeights({ specs: [spec], data: new Uint8Array(4) }, 'uint8')).toThrow(/plain float32 weights only/);
 });
 
 test('a folder of other files is not replaced (it would be deleted); an earlier web export is', async () => {

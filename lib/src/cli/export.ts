@@ -7,10 +7,16 @@ import { FerError } from '../errors';
 import { exportOnnx } from '../export/onnx';
 import { WeightFormat } from '../export/quantize';
 import { compareOnnxToTfjs } from '../export/verify';
+import { TfjsWeightFormat } from '../export/tfjs-weights';
 import { exportWeb } from '../export/web';
 import { resolveModelSource } from '../inference/predictor';
 import { assertOutputDir, assertOutputFile, writeFileAtomic } from '../util/fs';
 import { loadModelDir } from '../util/model-io';
+
+/** The TF.js web format's counterpart of each ONNX weight format (TF.js has no per-channel int8: uint8 per tensor). */
+const WEB_WEIGHTS: Record<WeightFormat, TfjsWeightFormat> = {
+  float32: 'float32', float16: 'float16', int8: 'uint8', 'int8-dynamic': 'uint8',
+};
 
 interface ExportFlags {
   model: string;
@@ -83,9 +89,9 @@ export async function runExport(flags: ExportFlags): Promise<void> {
         (tfjsBytes ? `; TF.js weights.bin is ${formatBytes(tfjsBytes)}` : ''));
     }
     if (flags.web) {
-      const result = await exportWeb(model, flags.web, meta, { float16: weights === 'float16' });
-      const note = weights.startsWith('int8') ? ` (${weights} applies to ONNX only; web weights are float32)` : '';
-      console.log(`Wrote ${result.dir}: ${result.files.join(', ')}; weights ${formatBytes(result.weightBytes)}${note}`);
+      const webWeights = WEB_WEIGHTS[weights];
+      const result = await exportWeb(model, flags.web, meta, { weights: webWeights });
+      console.log(`Wrote ${result.dir}: ${result.files.join(', ')}; weights ${formatBytes(result.weightBytes)} (${webWeights})`);
     }
   } finally {
     model.dispose();
@@ -98,8 +104,8 @@ export function register(program: Command): void {
     .description('export a checkpoint to ONNX (onnxruntime, other languages) and/or the TF.js web format')
     .requiredOption('--model <dir>', 'checkpoint folder from `fer train` (or a model folder / model.json)')
     .option('--out <file.onnx>', 'ONNX file to write')
-    .option('--fp16', 'store weights as float16 (half the size; input/output stay float32)')
-    .option('--int8', 'store Conv/Dense weights as per-channel int8 (about a quarter of the size)')
+    .option('--fp16', 'store weights as float16 (half the size; input/output stay float32); --web too')
+    .option('--int8', 'store Conv/Dense weights as per-channel int8 (about a quarter of the size); --web: uint8 per tensor')
     .option('--int8-dynamic', 'int8 Conv/Dense weights run as integer ops, activations quantized at run time')
     .option('--web <dir>', 'also write the TF.js web format (model.json + weight shards) for browsers')
     .option('--no-fold', 'keep BatchNormalization nodes instead of folding them into the convolutions')

@@ -9,13 +9,16 @@ import * as tf from '@tensorflow/tfjs';
 import { FerError } from '../errors';
 import { ModelMeta } from '../util/model-io';
 import { replaceDirAtomic, writeFileAtomic } from '../util/fs';
-import { toFloat16Bits } from './quantize';
+import { TfjsWeightFormat, encodeTfjsWeights } from './tfjs-weights';
 
 export interface WebExportOptions {
   /** Maximum shard size in bytes (default 4 MiB). */
   shardBytes?: number;
-  /** Store weights as float16 (TF.js dequantizes on load): half the download. Default false. */
-  float16?: boolean;
+  /**
+   * How the weights are stored (TF.js decodes them to float32 on load; see tfjs-weights.ts): float32 (default),
+   * float16 (half the download) or uint8 (about a quarter, one affine map per tensor).
+   */
+  weights?: TfjsWeightFormat;
 }
 
 export interface WebExportResult {
@@ -65,17 +68,8 @@ export async function exportWeb(model: tf.LayersModel, dir: string, meta: ModelM
   const shardBytes = options.shardBytes ?? 4 * 1024 * 1024;
   checkReplaceable(dir);
   const artifacts = await artifactsOf(model);
-  let specs = artifacts.weightSpecs ?? [];
-  let data = concatWeightData(artifacts.weightData);
-  if (options.float16) {
-    // Every float32 weight becomes float16 bits, in manifest order.
-    const src = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
-    if (specs.some((s) => s.dtype !== 'float32')) throw new FerError('float16 web export needs float32 weights only: export this model without --fp16');
-    const half = new Uint16Array(src.length);
-    for (let i = 0; i < src.length; i++) half[i] = toFloat16Bits(src[i]);
-    data = new Uint8Array(half.buffer);
-    specs = specs.map((s) => ({ ...s, quantization: { dtype: 'float16' } }));
-  }
+  const { specs, data } = encodeTfjsWeights(
+    { specs: artifacts.weightSpecs ?? [], data: concatWeightData(artifacts.weightData) }, options.weights ?? 'float32');
   const count = Math.max(1, Math.ceil(data.byteLength / shardBytes));
   const shardNames = Array.from({ length: count }, (_, i) => `group1-shard${i + 1}of${count}.bin`);
   const modelJson = {
