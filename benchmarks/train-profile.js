@@ -4,7 +4,7 @@
  * onnxruntime's profiler on and prints milliseconds per step by op type and the slowest nodes.
  *
  *   node benchmarks/train-profile.js [--arch vgg-compact] [--batch 64] [--threads 2] [--runs 4] [--top 25]
- *        [--gemm-max-pixels 144] (convolutions with at most this many output pixels as im2col + GEMM)
+ *        [--gemm-max-pixels 36] (convolutions with at most this many output pixels as im2col + GEMM)
  *        [--opt-level all] (onnxruntime graph optimisation: disabled, basic, extended or all)
  *        [--wall-only] (no profiler: the median wall time of `runs` steps, for before/after comparisons; the
  *        profiler's per-node overhead inflates whole steps and can rank graph variants differently)

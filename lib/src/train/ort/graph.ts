@@ -58,7 +58,13 @@ export interface TrainingGraphOptions {
   gemmConvMaxPixels: number;
 }
 
-export const DEFAULT_TRAINING_GRAPH_OPTIONS: TrainingGraphOptions = { gemmConvMaxPixels: 144 };
+/**
+ * 36: only 6x6 maps and smaller run as im2col + GEMM. 144 (12x12 too) was chosen on vgg-compact in November; paired
+ * whole-graph timings on 2026-12-04 (`node benchmarks/train-graph-ab.js dist dist-36 --arch <arch>`, 10-12 rounds;
+ * results/benchmarks/train-speed-vgg-large.md) gave 36 / 144 = 0.973 on vgg-large, 0.976 on vgg-wide, 0.994 on
+ * vgg-compact, 0.976 on resnet18, 0.993 on mini-xception.
+ */
+export const DEFAULT_TRAINING_GRAPH_OPTIONS: TrainingGraphOptions = { gemmConvMaxPixels: 36 };
 
 interface Value {
   name: string;
