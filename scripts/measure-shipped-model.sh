@@ -16,6 +16,12 @@ if grep -q '"quantization"' "$full/model.json"; then
   echo "measure-shipped-model: $full stores quantized weights: pass the full-precision folder it was shipped from" >&2
   exit 1
 fi
+# ship-model.js folds a logit adjustment (tau > 0) into the shipped weights only: the folder it shipped from lacks it
+if [ "$full" != checkpoints/fer-lab-default/tfjs ] && [ -f results/fer-lab-default/logit-adjustment.json ] &&
+  node -e "process.exit(require('./results/fer-lab-default/logit-adjustment.json').tau > 0 ? 0 : 1)"; then
+  echo "measure-shipped-model: the shipped model has a logit adjustment (tau > 0) that $full lacks: ship it as float32 to measure the table" >&2
+  exit 1
+fi
 node benchmarks/faces-london.js --json results/faces-london.json
 # Haar needs the optional OpenCV bindings (12-25 min to build here): without them its figure is left as it was, and
 # this says so.

@@ -4,7 +4,7 @@
  *
  *   node scripts/ship-model.js --run checkpoints/runs/fer-lab-v2 --data ../shared/data/fer2013-archive.zip
  *
- * 1. copies <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
+ * 1. takes <run>/best (TF.js model folder) and the run's history/config into a new checkpoints/fer-lab-default,
  *    With --logit-adjust auto (the default), first chooses a post-hoc logit adjustment for the rare classes on the
  *    run's own validation split (lib/src/train/logit-adjust.ts; tau = 0 when it does not raise validation macro-F1)
  *    and folds it into the output bias; --logit-adjust <tau> folds in a tau fixed beforehand (a run without
@@ -383,9 +383,12 @@ async function main() {
     let tfjsEval;
     if (o.weights === 'int8') {
       const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'ship-tfjs-'));
-      tfjsEval = JSON.parse(runFer(['evaluate', '--model', path.join(tmp, 'tfjs'), '--engine', 'tfjs', '--data', o.data,
-        '--split', 'test', '--out', scratch, '--json']));
-      fs.rmSync(scratch, { recursive: true, force: true });
+      try {
+        tfjsEval = JSON.parse(runFer(['evaluate', '--model', path.join(tmp, 'tfjs'), '--engine', 'tfjs', '--data', o.data,
+          '--split', 'test', '--out', scratch, '--json']));
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
     }
     const weights = { format: o.weights, tfjsEval };
     writeFileAtomic(path.join(o.results, 'publictest.json'), JSON.stringify({

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../lib/src/backend';
-import { UINT8_MIN_ELEMENTS, encodeTfjsWeights, exportWeb, maxAbsDiff, quantizeUint8, randomCrops } from '../../lib/src/export';
+import { encodeTfjsWeights, exportWeb, maxAbsDiff, quantizeUint8, randomCrops, uint8Quantizes } from '../../lib/src/export';
 import { defaultMeta, loadModelDir } from '../../lib/src/util/model-io';
 import { pixelsToTensor } from '../../lib/src/transforms/preprocess';
 import { kitchenSinkModel, randomizeWeights } from './fixtures';
@@ -61,7 +61,7 @@ test('uint8 codes: 0 stays exactly 0, every value within half a step, constant t
   expect(Array.from(constant.codes, (c) => c * constant.scale + constant.min)).toEqual(new Array(5).fill(0.25));
 });
 
-test('uint8 web weights: large tensors as uint8 (a quarter), small ones float32; loads back close to float32', async () => {
+test('uint8 web weights: kernels as uint8 (a quarter), small and 1-D tensors float32; loads back close to float32', async () => {
   const model = kitchenSinkModel();
   randomizeWeights(model);
   const full = await exportWeb(model, path.join(tmp, 'u32'), defaultMeta('kitchen', model));
@@ -69,9 +69,11 @@ test('uint8 web weights: large tensors as uint8 (a quarter), small ones float32;
   const json = JSON.parse(fs.readFileSync(path.join(tmp, 'u8', 'model.json'), 'utf8'));
   const specs: tf.io.WeightsManifestEntry[] = json.weightsManifest[0].weights;
   const size = (s: tf.io.WeightsManifestEntry) => s.shape.reduce((a, b) => a * b, 1);
-  const big = specs.filter((s) => size(s) >= UINT8_MIN_ELEMENTS);
+  const big = specs.filter((s) => s.shape.length >= 2 && size(s) >= 1024);
   expect(big.length).toBeGreaterThan(0);
-  for (const s of specs) expect(s.quantization?.dtype).toBe(size(s) >= UINT8_MIN_ELEMENTS ? 'uint8' : undefined);
+  expect(specs.some((s) => s.shape.length === 1)).toBe(true);
+  for (const s of specs) expect(s.quantization?.dtype).toBe(uint8Quantizes(s) ? 'uint8' : undefined);
+  expect(specs.filter(uint8Quantizes)).toEqual(big);
   const bigValues = big.reduce((n, s) => n + size(s), 0);
   expect(small.weightBytes).toBe(full.weightBytes - 3 * bigValues);
   const { model: back } = await loadModelDir(path.join(tmp, 'u8'));
@@ -81,6 +83,15 @@ test('uint8 web weights: large tensors as uint8 (a quarter), small ones float32;
   expect(diff).toBeLessThan(0.05);
   model.dispose();
   back.dispose();
+});
+
+test('a weight that is not finite is an error naming it, not a silent 0', () => {
+  const spec: tf.io.WeightsManifestEntry = { name: 'conv/kernel', shape: [32, 32], dtype: 'float32' };
+  const values = new Float32Array(1024).fill(0.5);
+  values[7] = NaN;
+  expect(() => encodeTfjsWeights({ specs: [spec], data: new Uint8Array(values.buffer) }, 'uint8')).toThrow(/conv\/kernel: A weight is NaN/);
+  values[7] = Infinity;
+  expect(() => encodeTfjsWeights({ specs: [spec], data: new Uint8Array(values.buffer) }, 'uint8')).toThrow(/Infinity/);
 });
 
 test('quantized TF.js weights are not quantized again', () => {

@@ -7,6 +7,7 @@ import { averageModelFolders, averageWeights } from '../../lib/src/train/average
 import { recomputeBatchNorm } from '../../lib/src/train/batchnorm';
 import { saveModelDir, loadModelDir, ModelMeta } from '../../lib/src/util/model-io';
 import { PREPROCESS } from '../../lib/src/transforms/preprocess';
+import { exportWeb } from '../../lib/src/export/web';
 import { tinyModel, tmpDir } from './helpers';
 
 beforeAll(async () => {
@@ -85,6 +86,22 @@ describe('averageModelFolders', () => {
     b.dispose();
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+  test('a quantized copy (a shipped or exported web folder) is refused, naming it: its weights are rounded', async () => {
+    const small = path.join(root, 'web-f16');
+    const m = randomModel(3, 3);
+    await exportWeb(m, small, meta(), { weights: 'float16' });
+    m.dispose();
+    const loaded = await loadModelDir(small);
+    expect(loaded.quantized).toEqual(['float16']);
+    loaded.model.dispose();
+    const plain = await loadModelDir(modelB);
+    expect(plain.quantized).toEqual([]);
+    plain.model.dispose();
+    await expect(averageModelFolders([modelB, small], path.join(root, 'avg-q'))).rejects.toThrow(
+      /web-f16 stores its weights as float16 .* average the full-precision model folders/);
+    expect(fs.existsSync(path.join(root, 'avg-q'))).toBe(false);
+  });
 
   test('writes the average as a model folder whose meta lists its inputs', async () => {
     const out = path.join(root, 'avg');

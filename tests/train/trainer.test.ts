@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { exportWeb } from '../../lib/src/export/web';
 import { initBackend } from '../../lib/src/backend';
 import { train } from '../../lib/src/train/trainer';
 import { loadCheckpoint, readCheckpoint, readSavedConfig } from '../../lib/src/train/checkpoint';
@@ -205,6 +206,7 @@ describe('init from a model folder', () => {
       onLog: (m) => logs.push(m),
     });
     expect(logs.some((m) => m.includes(`Starting from the weights in ${path.join(first, 'last')}`))).toBe(true);
+    expect(logs.some((m) => m.includes('stores its weights as'))).toBe(false);
     // lr 1e-9: Adam moves each weight by about 1e-9 per step, so the run ends where the first one did
     const after = trainable(b.model);
     expect(after).toHaveLength(trained.length);
@@ -217,6 +219,17 @@ describe('init from a model folder', () => {
     const c = await train(testConfig(tmpDir(), { epochs: 1, lr: 1e-9, init: first }), { dataset: ds, createModel: factory });
     trainable(c.model).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - bestWeights[i][j])).toBeLessThan(1e-6)));
     c.model.dispose();
+
+    // a quantized copy (as shipped) starts too, and the log says its weights are rounded
+    const shipped = path.join(tmpDir(), 'tfjs');
+    const best = await loadCheckpoint(path.join(first, 'best'));
+    await exportWeb(best.model, shipped, best.meta, { weights: 'float16' });
+    best.model.dispose();
+    const quantLogs: string[] = [];
+    const d = await train(testConfig(tmpDir(), { epochs: 1, lr: 1e-9, init: shipped }), { dataset: ds, createModel: factory, onLog: (m) => quantLogs.push(m) });
+    expect(quantLogs.some((m) => m.includes(`Note: ${shipped} stores its weights as float16`))).toBe(true);
+    trainable(d.model).forEach((w, i) => w.forEach((v, j) => expect(Math.abs(v - bestWeights[i][j])).toBeLessThan(2e-3 * Math.max(1, Math.abs(bestWeights[i][j])))));
+    d.model.dispose();
 
     await expect(train(testConfig(tmpDir(), { arch: 'vgg-small', epochs: 1, init: first }), { dataset: ds }))
       .rejects.toThrow(/holds a tiny model and this run trains vgg-small/);

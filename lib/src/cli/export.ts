@@ -68,10 +68,14 @@ export async function runExport(flags: ExportFlags): Promise<void> {
   if (flags.out) assertOutputFile(flags.out, '--out');
   if (flags.web) checkWebDir(flags.web, flags.model, source.dir);
   await initBackend();
-  const { model, meta } = await loadModelDir(source.dir);
+  const { model, meta, quantized, weightBytes } = await loadModelDir(source.dir);
   try {
     const weights: WeightFormat = flags.fp16 ? 'float16' : flags.int8 ? 'int8' : flags.int8Dynamic ? 'int8-dynamic' : 'float32';
     console.log(`Model ${source.dir}: ${meta.arch}, ${model.countParams().toLocaleString('en')} parameters`);
+    if (quantized.length > 0) {
+      console.log(`Note: ${source.dir} stores its weights as ${quantized.join('/')}; they are exported as decoded, so the ` +
+        'rounding stays (and adds up if quantized again): export the full-precision folder it was made from when you have it.');
+    }
     if (flags.out) {
       const bytes = exportOnnx(model, {
         weights, foldBatchNorm: flags.fold, arch: meta.arch, classes: meta.classes, preprocess: meta.preprocess,
@@ -84,9 +88,8 @@ export async function runExport(flags: ExportFlags): Promise<void> {
         }
       }
       writeFileAtomic(flags.out, bytes);
-      const tfjsBytes = fs.statSync(`${source.dir}/weights.bin`, { throwIfNoEntry: false })?.size;
-      console.log(`Wrote ${flags.out}: ${formatBytes(bytes.length)} (${weights} weights${flags.fold ? ', batch norm folded' : ''})` +
-        (tfjsBytes ? `; TF.js weights.bin is ${formatBytes(tfjsBytes)}` : ''));
+      console.log(`Wrote ${flags.out}: ${formatBytes(bytes.length)} (${weights} weights${flags.fold ? ', batch norm folded' : ''}); ` +
+        `the TF.js weights are ${formatBytes(weightBytes)}`);
     }
     if (flags.web) {
       const webWeights = WEB_WEIGHTS[weights];

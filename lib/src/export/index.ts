@@ -7,7 +7,7 @@ export { foldBatchNorms } from './fold';
 export { toFloat16Weights, toInt8Weights, applyWeightFormat, toFloat16Bits, fromFloat16Bits } from './quantize';
 export type { WeightFormat } from './quantize';
 export { exportWeb } from './web';
-export { encodeTfjsWeights, quantizeUint8, UINT8_MIN_ELEMENTS } from './tfjs-weights';
+export { encodeTfjsWeights, quantizeUint8, uint8Quantizes, UINT8_MIN_ELEMENTS } from './tfjs-weights';
 export type { TfjsWeightFormat, TfjsWeights } from './tfjs-weights';
 export type { WebExportOptions, WebExportResult } from './web';
 export { encodeModel, weightBytes, OPSET } from './graph';

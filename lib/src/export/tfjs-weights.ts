@@ -7,16 +7,22 @@
  * TF.js has no per-channel variant (the ONNX int8 export has one: export/int8.ts), so uint8 is coarser than ONNX int8.
  */
 import * as tf from '@tensorflow/tfjs';
-import { FerError } from '../errors';
+import { FerError, errorMessage } from '../errors';
 import { toFloat16Bits } from './quantize';
 
 export type TfjsWeightFormat = 'float32' | 'float16' | 'uint8';
 
 /**
- * uint8 leaves tensors smaller than this float32: batch-norm statistics and biases are a rounding error in size, and
- * one affine map over a moving variance that spans decades would round its small entries to 0.
+ * uint8 leaves tensors smaller than this float32, and every 1-D tensor (batch-norm statistics, scales, biases): they
+ * are a rounding error in size, and one affine map over a moving variance that spans decades would round its small
+ * entries to 0.
  */
 export const UINT8_MIN_ELEMENTS = 1024;
+
+/** Whether uint8 stores this tensor as uint8 codes (kernels) or keeps it float32. */
+export function uint8Quantizes(spec: tf.io.WeightsManifestEntry): boolean {
+  return spec.shape.length >= 2 && elementsOf(spec) >= UINT8_MIN_ELEMENTS;
+}
 
 export interface TfjsWeights {
   specs: tf.io.WeightsManifestEntry[];
@@ -34,6 +40,7 @@ export function quantizeUint8(values: Float32Array): { codes: Uint8Array; scale:
   let lo = 0;
   let hi = 0; // the range always holds 0
   for (const v of values) {
+    if (!Number.isFinite(v)) throw new FerError(`A weight is ${v}: the model is broken (diverged training?); it cannot be quantized.`);
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
@@ -64,11 +71,17 @@ export function encodeTfjsWeights(weights: TfjsWeights, format: TfjsWeightFormat
       const half = Uint16Array.from(values, toFloat16Bits);
       parts.push(new Uint8Array(half.buffer));
       specs.push({ ...spec, quantization: { dtype: 'float16' } });
-    } else if (n < UINT8_MIN_ELEMENTS) {
+    } else if (!uint8Quantizes(spec)) {
       parts.push(new Uint8Array(values.slice().buffer));
       specs.push(spec);
     } else {
-      const { codes, scale, min } = quantizeUint8(values);
+      let q: ReturnType<typeof quantizeUint8>;
+      try {
+        q = quantizeUint8(values);
+      } catch (err) {
+        throw new FerError(`Weight ${spec.name}: ${errorMessage(err)}`, { cause: err });
+      }
+      const { codes, scale, min } = q;
       parts.push(codes);
       specs.push({ ...spec, quantization: { dtype: 'uint8', scale, min } });
     }

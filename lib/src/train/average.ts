@@ -59,7 +59,8 @@ export interface AverageOptions {
 }
 
 /**
- * Average the models in `inputs` (model folders, runs (their best/) or shipped folders (their tfjs/)) into a new
+ * Average the models in `inputs` (model folders, runs (their best/) or shipped folders (their tfjs/), with
+ * full-precision weights: quantized copies are refused) into a new
  * model folder `out`. They must share architecture, classes and preprocessing. `out` is replaced as a whole, so it
  * must be new, empty or an earlier average: never an input, a run or a folder of other files. Returns the meta
  * written: the first input's, without its training record, with `averagedFrom` listing the inputs (and
@@ -90,7 +91,18 @@ export async function averageModelFolders(inputs: readonly string[], out: string
   }
   const loaded: Array<{ model: tf.LayersModel; meta: ModelMeta }> = [];
   try {
-    for (const folder of folders) loaded.push(await loadModelDir(folder));
+    for (const folder of folders) {
+      const one = await loadModelDir(folder);
+      loaded.push(one);
+      if (one.quantized.length > 0) {
+        // an average of rounded weights is a worse average: refuse rather than write it quietly
+        throw new FerError(
+          `${folder} stores its weights as ${one.quantized.join('/')} (a shipped or exported copy): average the full-precision ` +
+            'model folders it was made from (e.g. <run>/best or the snapshots).',
+          { file: folder },
+        );
+      }
+    }
     const first = loaded[0].meta;
     loaded.forEach(({ meta }, i) => {
       const differs = meta.arch !== first.arch ? `architecture ${meta.arch}, not ${first.arch}`

@@ -81,6 +81,8 @@ export interface CheckpointContent {
   state?: TrainState;
   /** The moving average of the weights (runs with `ema`): ema.json + ema.bin in last/. */
   ema?: EmaState;
+  /** When read: the quantized formats the folder stores its weights in (e.g. a shipped uint8 copy); empty otherwise. */
+  quantized?: string[];
 }
 
 interface OptimizerFile {
@@ -185,10 +187,10 @@ export async function saveCheckpoint(dir: string, content: CheckpointContent): P
 
 /** Read a checkpoint folder: model, meta, and (when present) optimizer state, state.json and the weight average. */
 export async function readCheckpoint(dir: string): Promise<CheckpointContent> {
-  const { model, meta } = await loadModelDir(dir);
+  const { model, meta, quantized } = await loadModelDir(dir);
   const stateFile = path.join(dir, 'state.json');
   const state = fs.existsSync(stateFile) ? readJson<TrainState>(stateFile) : undefined;
-  return { model, meta, optimizer: readOptimizer(dir), state, ema: readEma(dir) };
+  return { model, meta, optimizer: readOptimizer(dir), state, ema: readEma(dir), quantized };
 }
 
 /** The training state in <dir>/state.json, if any. */

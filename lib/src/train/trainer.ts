@@ -153,12 +153,12 @@ function availableCores(): number {
 }
 
 /** A trained fer-lab model to start a new run from: the same architecture and classes as the run's, or a clear error. */
-async function startingModel(dir: string, arch: string, classes: readonly string[]): Promise<tf.LayersModel> {
+async function startingModel(dir: string, arch: string, classes: readonly string[]): Promise<{ model: tf.LayersModel; quantized: string[] }> {
   if (!fs.existsSync(dir)) throw new FerError(`--init ${dir}: no such model folder (give a fer-lab model folder, e.g. <run>/best).`, { file: dir });
   // a run (<run>/best), a model folder, or a shipped folder (its TF.js copy in tfjs/)
   const source = resolveModelSource(dir, 'tfjs');
   if (source.kind !== 'folder') throw new FerError(`--init ${dir}: give the TF.js model folder, not an ONNX file.`, { file: dir });
-  const { model, meta } = await loadCheckpoint(source.dir);
+  const { model, meta, quantized = [] } = await loadCheckpoint(source.dir);
   const problem = meta.arch !== arch
     ? `it holds a ${meta.arch} model and this run trains ${arch} (set --arch ${meta.arch})`
     : meta.classes.join(',') !== classes.join(',')
@@ -168,7 +168,7 @@ async function startingModel(dir: string, arch: string, classes: readonly string
     model.dispose();
     throw new FerError(`--init ${dir}: ${problem}.`, { file: dir });
   }
-  return model;
+  return { model, quantized };
 }
 
 /**
@@ -251,8 +251,12 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     optimizer.setState(ckpt.optimizer);
     savedEma = ckpt.ema;
   } else if (startFrom) {
-    model = await startingModel(startFrom, cfg.arch, data.classes);
+    const start = await startingModel(startFrom, cfg.arch, data.classes);
+    model = start.model;
     log(`Starting from the weights in ${startFrom} (a new run: fresh optimizer state and schedule).`);
+    if (start.quantized.length > 0) {
+      log(`Note: ${startFrom} stores its weights as ${start.quantized.join('/')} (rounded, as shipped); training starts from them as decoded.`);
+    }
     if (cfg.dropout !== null) log(`Note: --dropout ${cfg.dropout} is ignored: the model from ${startFrom} keeps its own dropout rate.`);
   } else {
     const build =

@@ -79,8 +79,16 @@ export function readModelMeta(dir: string): ModelMeta {
   return meta;
 }
 
+/**
+ * The quantized formats a model.json's weights are stored in (e.g. ['uint8'] for the shipped TF.js copy; empty for
+ * full-precision weights). TF.js decodes them to float32 on load, so a loaded model does not show it.
+ */
+export function quantizedWeightTypes(specs: readonly tf.io.WeightsManifestEntry[]): string[] {
+  return [...new Set(specs.flatMap((s) => (s.quantization ? [s.quantization.dtype] : [])))];
+}
+
 /** Load a model folder written by saveModelDir (or any TF.js layers model.json with its weight files). */
-export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta }> {
+export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel; meta: ModelMeta; quantized: string[]; weightBytes: number }> {
   const jsonFile = fs.existsSync(dir) && fs.statSync(dir).isDirectory() ? path.join(dir, 'model.json') : dir;
   const folder = path.dirname(jsonFile);
   if (!fs.existsSync(jsonFile)) {
@@ -132,7 +140,7 @@ export async function loadModelDir(dir: string): Promise<{ model: tf.LayersModel
       { file: jsonFile, cause: err },
     );
   }
-  return { model, meta: readModelMeta(folder) };
+  return { model, meta: readModelMeta(folder), quantized: quantizedWeightTypes(weightSpecs), weightBytes: all.byteLength };
 }
 
 const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
