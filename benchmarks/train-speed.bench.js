@@ -156,6 +156,23 @@ function loadNote() {
   return `load average ${l1.toFixed(2)} on ${require('os').cpus().length} cores`;
 }
 
+/**
+ * The CPU as the VM reports it: model, clock and widest SIMD. The same VM has run on hosts where our engine and
+ * PyTorch trade places (results/benchmarks/train-speed-vgg-large.md), so every result records which one it saw.
+ */
+function cpuNote() {
+  let info = '';
+  try {
+    info = fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return `CPU ${require('os').cpus()[0]?.model ?? 'unknown'}`;
+  }
+  const field = (name) => (new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info) || [])[1] || '';
+  const flags = new Set(field('flags').split(/\s+/));
+  const simd = flags.has('avx512f') ? `AVX-512${flags.has('avx512_bf16') ? ' (with BF16)' : ''}` : flags.has('avx2') ? 'AVX2' : 'no AVX2';
+  return `CPU ${field('model name') || 'unknown'}, ${simd}, ${field('cpu MHz') || '?'} MHz`;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   if (args.child) {
@@ -232,7 +249,7 @@ async function main() {
       table,
       summary,
       backend: args.backends.join(','),
-      notes: [`${loadNote()} at the end of the run; the machine may be shared: compare rows of one run.`],
+      notes: [`${loadNote()} at the end of the run; the machine may be shared: compare rows of one run.`, cpuNote()],
       rows,
       ...(args.rounds > 1 ? { rounds } : {}),
     };
