@@ -27,8 +27,9 @@ export async function createOnnxPredictor(bytes: Uint8Array, source: string,
       executionProviders,
       logSeverityLevel: 3,
       // fer export --int8 stores weights as int8 + DequantizeLinear. onnxruntime keeps such DequantizeLinear nodes
-      // for its QDQ fusions, which leaves every Conv reading a computed weight: no pre-packed kernels, 1.5-2x slower
-      // here. With QDQ handling off it folds them into float32 weights once, at load: float32's speed.
+      // for its QDQ fusions, which leaves every Conv reading a computed weight: no pre-packed kernels, 1.4-1.5x slower
+      // here. With QDQ handling off it folds them into float32 weights once, at load: float32's speed
+      // (benchmarks/onnx-int8-load.js).
       ...(meta.weights === 'int8' ? { extra: { session: { disable_quant_qdq: '1' } } } : {}),
     });
   let session: ort.InferenceSession;
