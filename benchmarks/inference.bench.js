@@ -22,6 +22,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const { spawnSync } = require('child_process');
+const { PYTHON, pytorchError } = require('./pytorch');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -79,14 +80,13 @@ async function timePredict(predictor, batch, iters, warmup) {
 
 function runPytorch(args, threads) {
   const script = path.join(__dirname, 'pytorch_infer.py');
-  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  const out = spawnSync(py, [script, '--models', args.models.join(','), '--threads', String(threads), '--iters1', String(args.iters1),
+  const out = spawnSync(PYTHON, [script, '--models', args.models.join(','), '--threads', String(threads), '--iters1', String(args.iters1),
     '--iters64', String(args.iters64), '--warmup', String(args.warmup)], { encoding: 'utf8', maxBuffer: 1 << 24 });
   const line = (out.stdout || '').trim().split('\n').pop() || '';
   try {
     return JSON.parse(line);
   } catch {
-    return { error: ((out.stderr || '') + (out.stdout || '')).trim().split('\n').slice(-2).join(' | ') || `exit ${out.status}` };
+    return { error: pytorchError(((out.stderr || '') + (out.stdout || '')).trim().split('\n').slice(-2).join(' | ') || `exit ${out.status}`) };
   }
 }
 

@@ -8,7 +8,8 @@
  *
  *   node benchmarks/train-graph-ab.js <build> <build>... [--arch vgg-wide] [--batch 32] [--threads 1] [--rounds 12]
  *
- * The first build is the reference. Batch 32 on 1 thread is one worker's share of `fer train`'s default step.
+ * A build may carry graph options: `dist:winogradMinChannels=128,gemmConvMaxPixels=36` (TrainingGraphOptions,
+ * numbers), so one build can be compared with itself under other options. The first build is the reference. Batch 32 on 1 thread is one worker's share of `fer train`'s default step.
  * Not part of `npm run bench` (it compares code, not a goal).
  */
 'use strict';
@@ -18,13 +19,18 @@ const ort = require('onnxruntime-node');
 
 const ROOT = path.resolve(__dirname, '..');
 
-async function variant(build, arch, n, threads) {
+async function variant(spec, arch, n, threads) {
+  const [build, optionList] = spec.split(':');
+  const options = Object.fromEntries((optionList ? optionList.split(',') : []).map((kv) => {
+    const [key, value] = kv.split('=');
+    return [key, Number(value)];
+  }));
   const dir = path.join(ROOT, 'lib', build);
   const lib = require(dir);
   const { buildTrainingGraph } = require(path.join(dir, 'train', 'ort', 'graph'));
   const { encodeModel } = require(path.join(dir, 'export', 'graph'));
   await lib.initBackend('cpu'); // only holds the initial weights
-  const g = buildTrainingGraph(lib.createModel(arch));
+  const g = buildTrainingGraph(lib.createModel(arch), options);
   const session = await ort.InferenceSession.create(encodeModel(g.graph, { producerVersion: 'ab', metadata: {} }), {
     intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
   });
@@ -40,7 +46,7 @@ async function variant(build, arch, n, threads) {
   }
   await session.run(feeds); // warm-up: first runs allocate and plan
   await session.run(feeds);
-  return { build, session, feeds, times: [] };
+  return { build: spec, session, feeds, times: [] };
 }
 
 const median = (values) => {

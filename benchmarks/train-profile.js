@@ -5,6 +5,7 @@
  *
  *   node benchmarks/train-profile.js [--arch vgg-compact] [--batch 64] [--threads 2] [--runs 4] [--top 25]
  *        [--gemm-max-pixels 36] (convolutions with at most this many output pixels as im2col + GEMM)
+ *        [--winograd-min-channels 192] (3x3 'same' convolutions with this many channels in and out as Winograd; 0 = none)
  *        [--opt-level all] (onnxruntime graph optimisation: disabled, basic, extended or all)
  *        [--wall-only] (no profiler: the median wall time of `runs` steps, for before/after comparisons; the
  *        profiler's per-node overhead inflates whole steps and can rank graph variants differently)
@@ -30,6 +31,7 @@ async function main() {
       runs: { type: 'string', default: '4' },
       top: { type: 'string', default: '25' },
       'gemm-max-pixels': { type: 'string' },
+      'winograd-min-channels': { type: 'string' },
       'opt-level': { type: 'string', default: 'all' },
       'wall-only': { type: 'boolean', default: false },
     },
@@ -41,7 +43,10 @@ async function main() {
   const n = Number(values.batch);
   const runs = Number(values.runs);
   const model = lib.createModel(values.arch);
-  const g = buildTrainingGraph(model, values['gemm-max-pixels'] ? { gemmConvMaxPixels: Number(values['gemm-max-pixels']) } : {});
+  const g = buildTrainingGraph(model, {
+    ...(values['gemm-max-pixels'] ? { gemmConvMaxPixels: Number(values['gemm-max-pixels']) } : {}),
+    ...(values['winograd-min-channels'] ? { winogradMinChannels: Number(values['winograd-min-channels']) } : {}),
+  });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fer-profile-'));
   const session = await ort.InferenceSession.create(encodeModel(g.graph, { producerVersion: 'profile', metadata: {} }), {
     intraOpNumThreads: Number(values.threads), interOpNumThreads: 1, executionMode: 'sequential',

@@ -24,6 +24,7 @@
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
+const { PYTHON, pytorchError } = require('./pytorch');
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -140,14 +141,13 @@ function runChild(job) {
 }
 
 function runPytorch(models, batch, steps, warmup) {
-  const py = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   const script = path.join(__dirname, 'pytorch_train.py');
   try {
-    const out = execFileSync(py, [script, '--models', models.join(','), '--batch', String(batch), '--steps', String(steps),
+    const out = execFileSync(PYTHON, [script, '--models', models.join(','), '--batch', String(batch), '--steps', String(steps),
       '--warmup', String(warmup), '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(out.trim().split('\n').pop());
   } catch (err) {
-    return { error: String(err.stderr || err.message).trim().split('\n').pop() };
+    return { error: pytorchError(String(err.stderr || err.message).trim().split('\n').pop()) };
   }
 }
 
@@ -157,7 +157,8 @@ function loadNote() {
 }
 
 /**
- * The CPU as the VM reports it: model, clock and widest SIMD. The same VM has run on hosts where our engine and
+ * The CPU as the VM reports it: model, family/model/stepping (AMD family 25 is Zen 3/4, 26 is Zen 5), L2 cache,
+ * clock and widest SIMD. The same VM has run on hosts where our engine and
  * PyTorch trade places (results/benchmarks/train-speed-vgg-large.md), so every result records which one it saw.
  */
 function cpuNote() {
@@ -170,7 +171,8 @@ function cpuNote() {
   const field = (name) => (new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info) || [])[1] || '';
   const flags = new Set(field('flags').split(/\s+/));
   const simd = flags.has('avx512f') ? `AVX-512${flags.has('avx512_bf16') ? ' (with BF16)' : ''}` : flags.has('avx2') ? 'AVX2' : 'no AVX2';
-  return `CPU ${field('model name') || 'unknown'}, ${simd}, ${field('cpu MHz') || '?'} MHz`;
+  const family = `family ${field('cpu family') || '?'} model ${field('model') || '?'} stepping ${field('stepping') || '?'}`;
+  return `CPU ${field('model name') || 'unknown'} (${family}, ${field('cache size') || '?'} cache), ${simd}, ${field('cpu MHz') || '?'} MHz`;
 }
 
 async function main() {

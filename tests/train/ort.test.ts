@@ -7,6 +7,7 @@ import { initBackend } from '../../lib/src/backend';
 import { FerError } from '../../lib/src/errors';
 import { crossEntropy, LossOptions } from '../../lib/src/train/loss';
 import { createOptimizer } from '../../lib/src/train/optimizers';
+import { TrainingGraphOptions, buildTrainingGraph } from '../../lib/src/train/ort/graph';
 import { OrtStepRunner, chooseTrainEngine, evaluateSplitOnnx, lossInputs, ortTrainingProblem } from '../../lib/src/train/ort';
 import { evaluateSplit, train } from '../../lib/src/train/trainer';
 import { prepareTrainingData } from '../../lib/src/train/data';
@@ -70,6 +71,28 @@ function separableModel(classes: number): tf.LayersModel {
   return tf.model({ inputs: input, outputs: out });
 }
 
+/**
+ * VGG-style 3x3 'same' stacks: with Winograd on, c1 (no input gradient), c2 (no bias) and c3 take it; c4 ('valid')
+ * and c5 (an odd 11x11 map) keep the other paths.
+ */
+function vggModel(classes: number): tf.LayersModel {
+  const input = tf.input({ shape: [S, S, 1] });
+  const conv = (filters: number, seed: number, o: { useBias?: boolean; padding?: 'same' | 'valid'; activation?: 'relu' } = {}) =>
+    tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', ...o, ...seeded(seed) });
+  let x = conv(4, 17, { activation: 'relu' }).apply(input) as tf.SymbolicTensor; // c1
+  x = conv(5, 18, { useBias: false }).apply(x) as tf.SymbolicTensor; // c2
+  x = tf.layers.batchNormalization({ epsilon: 1e-5 }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
+  x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor; // 24
+  x = conv(6, 19, { activation: 'relu' }).apply(x) as tf.SymbolicTensor; // c3
+  x = conv(6, 20, { padding: 'valid' }).apply(x) as tf.SymbolicTensor; // c4: 22
+  x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor; // 11
+  x = conv(4, 21, { activation: 'relu' }).apply(x) as tf.SymbolicTensor; // c5
+  x = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ units: classes, ...seeded(22) }).apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: out });
+}
+
 function batch(n: number, classes: number): { x: Float32Array; t: Float32Array } {
   const x = new Float32Array(n * S * S);
   for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.5 * Math.sin(i * 0.731 + Math.cos(i * 0.017));
@@ -106,16 +129,22 @@ describe('onnxruntime training graph', () => {
     ['residual, overlapping pool, BN on dense, class weights', residualModel, { labelSmoothing: 0.1, classWeights: [1, 3, 0.5], fromLogits: false }],
     ['valid convs with bias, cut pool, logits', validConvModel, { classWeights: [2, 1, 1], fromLogits: true }],
     ['separable convs, stride 1 and 2', separableModel, { labelSmoothing: 0.1, fromLogits: false }],
+    ['VGG-style 3x3 stacks, a valid conv, an odd map', vggModel, { labelSmoothing: 0.1, fromLogits: true }],
   ];
-  // Each case twice: every convolution on onnxruntime's Conv (stride 1: dx as a flipped-kernel Conv; strided:
-  // ConvTranspose), then every convolution as im2col + GEMM (dx by the transposed gather).
-  const paths: Array<[string, number]> = [['Conv', 0], ['GEMM', Number.MAX_SAFE_INTEGER]];
-  const withPaths = cases.flatMap(([name, build, loss]) => paths.map(([path, px]) => [`${name} (convs as ${path})`, build, loss, px] as const));
-  test.each(withPaths)('gradients equal TF.js: %s', async (_name, build, loss, gemmConvMaxPixels) => {
+  // Each case three times: every convolution on onnxruntime's Conv (stride 1: dx as a flipped-kernel Conv; strided:
+  // ConvTranspose), every convolution as im2col + GEMM (dx by the transposed gather), and every one that can as
+  // Winograd F(2x2,3x3) (the rest on Conv).
+  const paths: Array<[string, Partial<TrainingGraphOptions>]> = [
+    ['Conv', { gemmConvMaxPixels: 0, winogradMinChannels: 0 }],
+    ['GEMM', { gemmConvMaxPixels: Number.MAX_SAFE_INTEGER, winogradMinChannels: 0 }],
+    ['Winograd', { gemmConvMaxPixels: 0, winogradMinChannels: 1 }],
+  ];
+  const withPaths = cases.flatMap(([name, build, loss]) => paths.map(([path, graph]) => [`${name} (convs as ${path})`, build, loss, graph] as const));
+  test.each(withPaths)('gradients equal TF.js: %s', async (_name, build, loss, graph) => {
     const model = build(3);
     const n = 6;
     const { x, t } = batch(n, 3);
-    const runner = await OrtStepRunner.create(model, createOptimizer(), loss, { threads: 1, graph: { gemmConvMaxPixels } });
+    const runner = await OrtStepRunner.create(model, createOptimizer(), loss, { threads: 1, graph });
     const ort = await runner.gradients(x, t, n, 7);
     const ref = tfjsGradients(model, x, t, n, loss);
     expect(ort.loss).toBeCloseTo(ref.loss, 5);
@@ -131,6 +160,16 @@ describe('onnxruntime training graph', () => {
     if (process.env.DEBUG_GRADS) console.log(errors.map((e, i) => `${model.trainableWeights[i].name} ${e.toExponential(1)}`).join('\n'));
     for (const e of errors) expect(e).toBeLessThan(2e-3);
     await runner.close();
+    model.dispose();
+  });
+
+  test('Winograd takes exactly the 3x3 stride-1 same convolutions on even maps with enough channels', () => {
+    const model = vggModel(3);
+    const winogradConvs = (winogradMinChannels: number) =>
+      buildTrainingGraph(model, { winogradMinChannels }).graph.nodes.filter((n) => n.outputs.some((o) => o.endsWith('_wino_m'))).length;
+    expect(winogradConvs(0)).toBe(0);
+    expect(winogradConvs(1)).toBe(3); // c1, c2, c3
+    expect(winogradConvs(5)).toBe(1); // c3 (5 -> 6 channels); c2 reads 4
     model.dispose();
   });
 

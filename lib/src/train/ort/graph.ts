@@ -56,6 +56,12 @@ export interface TrainingGraphOptions {
    * onnxruntime's Conv (faster on small maps; see convCore()). 0 = never.
    */
   gemmConvMaxPixels: number;
+  /**
+   * 3x3 stride-1 'same' convolutions on even-sized maps whose input and output both have at least this many channels
+   * run as Winograd F(2x2,3x3) (see convWinograd()): 2.25x fewer multiplications in the forward GEMM and in both
+   * gradients, for some memory passes that pay off only with enough channels. 0 = never.
+   */
+  winogradMinChannels: number;
 }
 
 /**
@@ -63,8 +69,14 @@ export interface TrainingGraphOptions {
  * whole-graph timings on 2026-12-04 (`node benchmarks/train-graph-ab.js dist dist-36 --arch <arch>`, 10-12 rounds;
  * results/benchmarks/train-speed-vgg-large.md) gave 36 / 144 = 0.973 on vgg-large, 0.976 on vgg-wide, 0.994 on
  * vgg-compact, 0.976 on resnet18, 0.993 on mini-xception.
+ *
+ * winogradMinChannels 192: paired whole-graph ratios against Winograd off (`train-graph-ab.js dist
+ * dist:winogradMinChannels=N --arch <arch> --rounds 6-8`, 2026-12-04, results/benchmarks/winograd-ab.txt). At 128:
+ * vgg-large 0.83-0.91, vgg-wide 0.86, vgg-compact 0.92, but resnet18 1.31 (its 128-channel 6x6 maps lose). At 256
+ * (the same convolutions as 192 on vgg-large, vgg-compact and resnet18): 0.82-0.91, 0.92 and 0.98; vgg-wide at 192
+ * 0.87 (256: 0.94). At 64 (48x48 maps too) vgg-large got slower (1.02).
  */
-export const DEFAULT_TRAINING_GRAPH_OPTIONS: TrainingGraphOptions = { gemmConvMaxPixels: 36 };
+export const DEFAULT_TRAINING_GRAPH_OPTIONS: TrainingGraphOptions = { gemmConvMaxPixels: 36, winogradMinChannels: 192 };
 
 interface Value {
   name: string;
@@ -285,6 +297,7 @@ class TrainingGraphBuilder {
   /** A full convolution with kernel `kernelTf` (TF layout [kh,kw,in,out]) and optional bias, forward and backward. */
   private convCore(name: string, geo: ConvGeometry, x: Value, kernelTf: string, bias: string | undefined): Value {
     const { cin, cout, h, w, ho, wo, kh, kw } = geo;
+    if (this.winogradApplies(geo)) return this.convWinograd(name, geo, x, kernelTf, bias);
     // Small feature maps: onnxruntime's Conv runs one small GEMM per image there (25 GFLOP/s measured on 6x6x256),
     // while one GEMM over the whole batch reaches 150+. Large maps: its per-image im2col stays in cache and wins.
     const asGemm = ho * wo <= this.options.gemmConvMaxPixels;
@@ -313,6 +326,86 @@ class TrainingGraphBuilder {
       } else {
         this.addGrad(x.name, this.inputGradient(name, dy, geo, kernelTf, fwd.kernelOihw, 1));
       }
+    });
+    return out;
+  }
+
+  private winogradApplies(geo: ConvGeometry): boolean {
+    const { cin, cout, h, w, kh, kw, sh, sw, pads } = geo;
+    const min = this.options.winogradMinChannels;
+    return min > 0 && cin >= min && cout >= min && kh === 3 && kw === 3 && sh === 1 && sw === 1 &&
+      pads.every((p) => p === 1) && h % 2 === 0 && w % 2 === 0;
+  }
+
+  /**
+   * A 3x3 'same' convolution as Winograd F(2x2,3x3) (Lavin & Gray 2016). Each 2x2 block of outputs is
+   * A^T [(G g G^T) * (B^T d B)] A, d the 4x4 input tile around it: per tile, 16 products per (in, out) channel pair
+   * instead of 36. With the 16 tile positions as a batch axis this is one batched GEMM per direction:
+   *   forward  M[k] = U[k]^T V[k]      (U = the transformed kernel [16,in,out], V = the input tiles [16,in,T*N])
+   *   kernel   dU[k] = V[k] dM[k]^T    (dM = the output gradient pushed back through A), then G^T dU G
+   *   input    dV[k] = U[k] dM[k],     then B dV B^T summed over the overlapping tiles
+   * These are the exact gradients of the forward's arithmetic, so they equal the convolution's up to rounding.
+   * Layouts are channels first, batch innermost ([C, pixels, N]), as for im2col; tiles are gathered with the same
+   * zero-row trick.
+   */
+  private convWinograd(name: string, geo: ConvGeometry, x: Value, kernelTf: string, bias: string | undefined): Value {
+    const { cin, cout, h, w } = geo;
+    const th = h / 2;
+    const tw = w / 2;
+    const tiles = th * tw;
+    const m = WINOGRAD_F2X3;
+    const mat = (base: string, rows: number, cols: number, data: Float32Array) => {
+      const key = `wino:${base}`;
+      let v = this.consts.get(key);
+      if (!v) {
+        v = this.b.init(`winograd_${base}`, [rows, cols], data);
+        this.consts.set(key, v);
+      }
+      return v;
+    };
+    const bk = mat('B', 16, 16, m.inputTransform);
+    const gk = mat('G', 16, 9, m.kernelTransform);
+    const ak = mat('A', 4, 16, m.outputTransform);
+    // U[k, i, o]: TF's [3,3,in,out] kernel is [9, in*out] as it lies.
+    const u = this.op('Reshape', [this.op('MatMul', [gk, this.op('Reshape', [kernelTf, this.int64([9, cin * cout])])], {}, `${name}_wino_gg`), this.int64([16, cin, cout])], {}, `${name}_wino_u`);
+    // V: gather the 16 elements of every tile ([in, 16, T, N]), move the 16 first, transform.
+    const d = this.op('Gather', [
+      this.op('Pad', [this.toChannelsFirst(x.name, cin, h * w), this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_x_zrow`),
+      this.b.init(`${name}_wino_tile_index`, [16, tiles], winogradTileIndex(h, w)),
+    ], { axis: 1 }, `${name}_wino_tiles`);
+    const d16 = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [d, this.int64([cin, 16, -1])])], { perm: [1, 0, 2] }, `${name}_wino_d16`), this.int64([16, -1])]);
+    const v = this.op('Reshape', [this.op('MatMul', [bk, d16], {}, `${name}_wino_btd`), this.int64([16, cin, -1])], {}, `${name}_wino_v`);
+    const mm = this.op('MatMul', [this.op('Transpose', [u], { perm: [0, 2, 1] }), v], {}, `${name}_wino_m`); // [16, out, T*N]
+    const y4 = this.op('MatMul', [ak, this.op('Reshape', [mm, this.int64([16, -1])])], {}, `${name}_wino_y`); // [4, out*T*N]
+    // [a, b, out, ty, tx, N] -> NCHW with row 2ty+a, column 2tx+b
+    let y = this.op('Reshape', [
+      this.op('Transpose', [this.op('Reshape', [y4, this.int64([2, 2, cout, th, tw, -1])])], { perm: [5, 2, 3, 0, 4, 1] }, `${name}_wino_y_nchw`),
+      this.int64([-1, cout, h, w]),
+    ], {}, bias ? `${name}_nobias` : name);
+    if (bias) y = this.op('Add', [y, this.op('Reshape', [bias, this.int64([1, cout, 1, 1])])], {}, name);
+    const out: Value = { name: y, shape: [-1, cout, h, w], needsGrad: true };
+    this.onBackward(out, (dy) => {
+      // dy's 2x2 blocks as [4, out*T*N] (the inverse of the forward's rearrangement), then through A^T's adjoint.
+      const dy4 = this.op('Reshape', [
+        this.op('Transpose', [this.op('Reshape', [dy, this.int64([-1, cout, th, 2, tw, 2])])], { perm: [3, 5, 1, 2, 4, 0] }, `${name}_wino_dy_tiles`),
+        this.int64([4, -1]),
+      ], {}, `${name}_wino_dy4`);
+      const dm = this.op('Reshape', [this.op('MatMul', [mat('At', 16, 4, transpose(m.outputTransform, 4, 16)), dy4], {}, `${name}_wino_ady`), this.int64([16, cout, -1])], {}, `${name}_wino_dm`);
+      const du = this.op('MatMul', [v, this.op('Transpose', [dm], { perm: [0, 2, 1] })], {}, `${name}_wino_du`); // [16, in, out]
+      const dg = this.op('MatMul', [mat('Gt', 9, 16, transpose(m.kernelTransform, 16, 9)), this.op('Reshape', [du, this.int64([16, -1])])], {}, `${name}_wino_gtdu`);
+      this.addGrad(kernelTf, this.op('Reshape', [dg, this.int64([3, 3, cin, cout])], {}, `${name}_dw_tf`));
+      if (bias) this.addGrad(bias, this.op('ReduceSum', [dy, this.int64([0, 2, 3])], { keepdims: 0 }, `${name}_db`));
+      if (!x.needsGrad) return;
+      const dv = this.op('MatMul', [u, dm], {}, `${name}_wino_dv`); // [16, in, T*N]
+      const dd = this.op('MatMul', [mat('Bt', 16, 16, transpose(m.inputTransform, 16, 16)), this.op('Reshape', [dv, this.int64([16, -1])])], {}, `${name}_wino_bdv`);
+      // [16, in, T*N] -> [in, 16*T, N], then each input pixel sums the (up to 4) tile elements that read it.
+      const ddc = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [dd, this.int64([16, cin, -1])])], { perm: [1, 0, 2] }, `${name}_wino_dd_cf`), this.int64([cin, 16 * tiles, -1])]);
+      const parts = this.op('Gather', [
+        this.op('Pad', [ddc, this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_wino_dzrow`),
+        this.b.init(`${name}_wino_scatter_index`, [4, h * w], winogradScatterIndex(h, w)),
+      ], { axis: 1 }, `${name}_wino_dparts`);
+      const dxcf = this.op('ReduceSum', [parts, this.int64([1])], { keepdims: 0 }, `${name}_wino_dx`);
+      this.addGrad(x.name, this.fromChannelsFirst(dxcf, cin, h, w, `${name}_dx`));
     });
     return out;
   }
@@ -391,7 +484,7 @@ class TrainingGraphBuilder {
 
   /** NCHW [N,C,H,W] -> [C, H*W, N] (batch innermost, so im2col gathers whole batch rows). */
   private toChannelsFirst(x: string, c: number, pixels: number): string {
-    return this.op('Reshape', [this.op('Transpose', [x], { perm: [1, 2, 3, 0] }), this.int64([c, pixels, -1])]);
+    return this.op('Reshape', [this.op('Transpose', [x], { perm: [1, 2, 3, 0] }, `${x}_cpn`), this.int64([c, pixels, -1])]);
   }
 
   /** [C, H*W*N] (batch innermost) -> NCHW [N,C,H,W]. */
@@ -613,6 +706,80 @@ class TrainingGraphBuilder {
     const w = this.op('Reshape', ['weights', this.int64([-1, 1])]);
     this.addGrad(z.name, this.op('Mul', [this.op('Sub', [this.op('Exp', [logp]), 'targets']), w], {}, 'dlogits'));
   }
+}
+
+/** Kronecker square of a row-major r x c matrix: (P X P^T) in row-major vec form is kron(P, P) vec(X). */
+function kron(p: number[][]): Float32Array {
+  const r = p.length;
+  const c = p[0].length;
+  const out = new Float32Array(r * r * c * c);
+  for (let a = 0; a < r; a++) {
+    for (let b = 0; b < r; b++) {
+      for (let i = 0; i < c; i++) {
+        for (let j = 0; j < c; j++) out[(a * r + b) * c * c + i * c + j] = p[a][i] * p[b][j];
+      }
+    }
+  }
+  return out;
+}
+
+function transpose(m: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = m[i * cols + j];
+  return t;
+}
+
+/** F(2x2,3x3) on 16-element row-major tiles: V = B^T d B, U = G g G^T, Y = A^T M A as matrices on the vec forms. */
+const WINOGRAD_F2X3 = {
+  inputTransform: kron([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]), // 16 x 16
+  kernelTransform: kron([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]), // 16 x 9
+  outputTransform: kron([[1, 1, 1, 0], [0, 1, -1, -1]]), // 4 x 16
+};
+
+/** For tile element (i, j) of tile (ty, tx): the input pixel (2ty+i-1, 2tx+j-1), or h*w (the zero row) in the padding. */
+function winogradTileIndex(h: number, w: number): BigInt64Array {
+  const th = h / 2;
+  const tw = w / 2;
+  const index = new BigInt64Array(16 * th * tw);
+  for (let i = 0; i < 4; i++) {
+    for (let j = 0; j < 4; j++) {
+      for (let ty = 0; ty < th; ty++) {
+        for (let tx = 0; tx < tw; tx++) {
+          const r = 2 * ty + i - 1;
+          const c = 2 * tx + j - 1;
+          index[((i * 4 + j) * th + ty) * tw + tx] = BigInt(r >= 0 && r < h && c >= 0 && c < w ? r * w + c : h * w);
+        }
+      }
+    }
+  }
+  return index;
+}
+
+/**
+ * The adjoint of winogradTileIndex: for input pixel (r, c), the 2 x 2 tiles whose elements read it, as indices into
+ * [16 * T] (element-major), or 16*T (the zero row) for a tile past the border.
+ */
+function winogradScatterIndex(h: number, w: number): BigInt64Array {
+  const th = h / 2;
+  const tw = w / 2;
+  const tiles = th * tw;
+  const index = new BigInt64Array(4 * h * w);
+  for (let r = 0; r < h; r++) {
+    for (let c = 0; c < w; c++) {
+      for (let a = 0; a < 2; a++) {
+        for (let b = 0; b < 2; b++) {
+          // the tile starting at row 2ty-1 reads row r as its element i = r+1-2ty; two tiles per axis do
+          const ty = Math.floor((r + 1) / 2) - 1 + a;
+          const tx = Math.floor((c + 1) / 2) - 1 + b;
+          const i = r + 1 - 2 * ty;
+          const j = c + 1 - 2 * tx;
+          const inside = ty >= 0 && ty < th && tx >= 0 && tx < tw;
+          index[(a * 2 + b) * h * w + r * w + c] = BigInt(inside ? (i * 4 + j) * tiles + ty * tw + tx : 16 * tiles);
+        }
+      }
+    }
+  }
+  return index;
 }
 
 /** Build the training-step graph of `model` (see the file comment); throws a FerError for unsupported layers. */
