@@ -353,25 +353,25 @@ class TrainingGraphBuilder {
     const th = h / 2;
     const tw = w / 2;
     const tiles = th * tw;
-    const m = WINOGRAD_F2X3;
-    const mat = (base: string, rows: number, cols: number, data: Float32Array) => {
-      const key = `wino:${base}`;
+    // Transform matrices and tile indices are shared by every Winograd convolution (indices: per map size).
+    const shared = (key: string, base: string, dims: number[], data: () => Float32Array | BigInt64Array) => {
       let v = this.consts.get(key);
       if (!v) {
-        v = this.b.init(`winograd_${base}`, [rows, cols], data);
+        v = this.b.init(base, dims, data());
         this.consts.set(key, v);
       }
       return v;
     };
-    const bk = mat('B', 16, 16, m.inputTransform);
-    const gk = mat('G', 16, 9, m.kernelTransform);
-    const ak = mat('A', 4, 16, m.outputTransform);
+    const mat = (base: string, rows: number, cols: number, data: Float32Array) => shared(`wino:${base}`, `winograd_${base}`, [rows, cols], () => data);
+    const bk = mat('B', 16, 16, WINOGRAD_F2X3.inputTransform);
+    const gk = mat('G', 16, 9, WINOGRAD_F2X3.kernelTransform);
+    const ak = mat('A', 4, 16, WINOGRAD_F2X3.outputTransform);
     // U[k, i, o]: TF's [3,3,in,out] kernel is [9, in*out] as it lies.
     const u = this.op('Reshape', [this.op('MatMul', [gk, this.op('Reshape', [kernelTf, this.int64([9, cin * cout])])], {}, `${name}_wino_gg`), this.int64([16, cin, cout])], {}, `${name}_wino_u`);
     // V: gather the 16 elements of every tile ([in, 16, T, N]), move the 16 first, transform.
     const d = this.op('Gather', [
       this.op('Pad', [this.toChannelsFirst(x.name, cin, h * w), this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_x_zrow`),
-      this.b.init(`${name}_wino_tile_index`, [16, tiles], winogradTileIndex(h, w)),
+      shared(`wino-tiles:${h}x${w}`, `winograd_tile_index_${h}x${w}`, [16, tiles], () => winogradTileIndex(h, w)),
     ], { axis: 1 }, `${name}_wino_tiles`);
     const d16 = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [d, this.int64([cin, 16, -1])])], { perm: [1, 0, 2] }, `${name}_wino_d16`), this.int64([16, -1])]);
     const v = this.op('Reshape', [this.op('MatMul', [bk, d16], {}, `${name}_wino_btd`), this.int64([16, cin, -1])], {}, `${name}_wino_v`);
@@ -390,19 +390,19 @@ class TrainingGraphBuilder {
         this.op('Transpose', [this.op('Reshape', [dy, this.int64([-1, cout, th, 2, tw, 2])])], { perm: [3, 5, 1, 2, 4, 0] }, `${name}_wino_dy_tiles`),
         this.int64([4, -1]),
       ], {}, `${name}_wino_dy4`);
-      const dm = this.op('Reshape', [this.op('MatMul', [mat('At', 16, 4, transpose(m.outputTransform, 4, 16)), dy4], {}, `${name}_wino_ady`), this.int64([16, cout, -1])], {}, `${name}_wino_dm`);
+      const dm = this.op('Reshape', [this.op('MatMul', [mat('At', 16, 4, transpose(WINOGRAD_F2X3.outputTransform, 4, 16)), dy4], {}, `${name}_wino_ady`), this.int64([16, cout, -1])], {}, `${name}_wino_dm`);
       const du = this.op('MatMul', [v, this.op('Transpose', [dm], { perm: [0, 2, 1] })], {}, `${name}_wino_du`); // [16, in, out]
-      const dg = this.op('MatMul', [mat('Gt', 9, 16, transpose(m.kernelTransform, 16, 9)), this.op('Reshape', [du, this.int64([16, -1])])], {}, `${name}_wino_gtdu`);
+      const dg = this.op('MatMul', [mat('Gt', 9, 16, transpose(WINOGRAD_F2X3.kernelTransform, 16, 9)), this.op('Reshape', [du, this.int64([16, -1])])], {}, `${name}_wino_gtdu`);
       this.addGrad(kernelTf, this.op('Reshape', [dg, this.int64([3, 3, cin, cout])], {}, `${name}_dw_tf`));
       if (bias) this.addGrad(bias, this.op('ReduceSum', [dy, this.int64([0, 2, 3])], { keepdims: 0 }, `${name}_db`));
       if (!x.needsGrad) return;
       const dv = this.op('MatMul', [u, dm], {}, `${name}_wino_dv`); // [16, in, T*N]
-      const dd = this.op('MatMul', [mat('Bt', 16, 16, transpose(m.inputTransform, 16, 16)), this.op('Reshape', [dv, this.int64([16, -1])])], {}, `${name}_wino_bdv`);
+      const dd = this.op('MatMul', [mat('Bt', 16, 16, transpose(WINOGRAD_F2X3.inputTransform, 16, 16)), this.op('Reshape', [dv, this.int64([16, -1])])], {}, `${name}_wino_bdv`);
       // [16, in, T*N] -> [in, 16*T, N], then each input pixel sums the (up to 4) tile elements that read it.
       const ddc = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [dd, this.int64([16, cin, -1])])], { perm: [1, 0, 2] }, `${name}_wino_dd_cf`), this.int64([cin, 16 * tiles, -1])]);
       const parts = this.op('Gather', [
         this.op('Pad', [ddc, this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_wino_dzrow`),
-        this.b.init(`${name}_wino_scatter_index`, [4, h * w], winogradScatterIndex(h, w)),
+        shared(`wino-scatter:${h}x${w}`, `winograd_scatter_index_${h}x${w}`, [4, h * w], () => winogradScatterIndex(h, w)),
       ], { axis: 1 }, `${name}_wino_dparts`);
       const dxcf = this.op('ReduceSum', [parts, this.int64([1])], { keepdims: 0 }, `${name}_wino_dx`);
       this.addGrad(x.name, this.fromChannelsFirst(dxcf, cin, h, w, `${name}_dx`));
