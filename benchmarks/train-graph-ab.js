@@ -9,7 +9,8 @@
  *   node benchmarks/train-graph-ab.js <build> <build>... [--arch vgg-wide] [--batch 32] [--threads 1] [--rounds 12]
  *
  * A build may carry graph options: `dist:winogradMinChannels=128,gemmConvMaxPixels=36` (TrainingGraphOptions,
- * numbers), so one build can be compared with itself under other options. The first build is the reference. Batch 32 on 1 thread is one worker's share of `fer train`'s default step.
+ * numbers), so one build can be compared with itself under other options. The first build is the reference.
+ * Batch 32 on 1 thread is one worker's share of `fer train`'s default step.
  * Not part of `npm run bench` (it compares code, not a goal).
  */
 'use strict';
@@ -27,7 +28,12 @@ async function variant(spec, arch, n, threads) {
   }));
   const dir = path.join(ROOT, 'lib', build);
   const lib = require(dir);
-  const { buildTrainingGraph } = require(path.join(dir, 'train', 'ort', 'graph'));
+  const { buildTrainingGraph, DEFAULT_TRAINING_GRAPH_OPTIONS } = require(path.join(dir, 'train', 'ort', 'graph'));
+  // A mistyped option would compare a graph with itself (ratio ~1) without a word: refuse it.
+  for (const [key, value] of Object.entries(options)) {
+    if (!(key in DEFAULT_TRAINING_GRAPH_OPTIONS)) throw new Error(`${spec}: ${build} has no graph option "${key}" (it has ${Object.keys(DEFAULT_TRAINING_GRAPH_OPTIONS).join(', ')})`);
+    if (!Number.isFinite(value)) throw new Error(`${spec}: option ${key} needs a number`);
+  }
   const { encodeModel } = require(path.join(dir, 'export', 'graph'));
   await lib.initBackend('cpu'); // only holds the initial weights
   const g = buildTrainingGraph(lib.createModel(arch), options);

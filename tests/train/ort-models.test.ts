@@ -53,4 +53,4 @@ test.each(['vgg-compact', 'vgg-large', 'mini-xception'])('%s gradients equal TF.
   expect(errors.filter(([, e]) => !(e < 1e-4))).toEqual([]);
   await runner.close();
   model.dispose();
-}, 60_000);
+}, 120_000);

@@ -71,7 +71,8 @@ export interface TrainingGraphOptions {
  * vgg-compact, 0.976 on resnet18, 0.993 on mini-xception.
  *
  * winogradMinChannels 192: paired whole-graph ratios against Winograd off (`train-graph-ab.js dist
- * dist:winogradMinChannels=N --arch <arch> --rounds 6-8`, 2026-12-04, results/benchmarks/winograd-ab.txt). At 128:
+ * dist:winogradMinChannels=N --arch <arch> --rounds 6-8`, 2026-12-04, results/benchmarks/winograd-ab.txt; that build's
+ * default was 0; against today's build pass dist:winogradMinChannels=0 as the reference). At 128:
  * vgg-large 0.83-0.91, vgg-wide 0.86, vgg-compact 0.92, but resnet18 1.31 (its 128-channel 6x6 maps lose). At 256
  * (the same convolutions as 192 on vgg-large, vgg-compact and resnet18): 0.82-0.91, 0.92 and 0.98; vgg-wide at 192
  * 0.87 (256: 0.94). At 64 (48x48 maps too) vgg-large got slower (1.02).
@@ -147,24 +148,27 @@ class TrainingGraphBuilder {
 
   // ----- helpers -----
 
-  private int64(values: number[]): string {
-    const key = `i64:${values.join(',')}`;
+  /** One initializer per key, shared by every node that asks for it (`data` runs only the first time). */
+  private sharedInit(key: string, base: string, dims: number[], data: () => Float32Array | BigInt64Array): string {
     let name = this.consts.get(key);
     if (!name) {
-      name = this.b.init('c', [values.length], BigInt64Array.from(values.map((v) => BigInt(v))));
+      name = this.b.init(base, dims, data());
       this.consts.set(key, name);
     }
     return name;
   }
 
+  private int64(values: number[]): string {
+    return this.sharedInit(`i64:${values.join(',')}`, 'c', [values.length], () => BigInt64Array.from(values.map((v) => BigInt(v))));
+  }
+
   private scalar(v: number): string {
-    const key = `f32:${v}`;
-    let name = this.consts.get(key);
-    if (!name) {
-      name = this.b.init('c', [], Float32Array.of(v));
-      this.consts.set(key, name);
-    }
-    return name;
+    return this.sharedInit(`f32:${v}`, 'c', [], () => Float32Array.of(v));
+  }
+
+  /** [C, P, N] -> [C, P+1, N] with a zero row at index P, where gathers send taps that fall outside the map. */
+  private appendZeroRow(v: string, name: string): string {
+    return this.op('Pad', [v, this.int64([0, 0, 0, 0, 1, 0])], {}, name);
   }
 
   /** M = elements per channel of a batch-norm input (N*H*W or N) as a float scalar; N is only known at run time. */
@@ -330,6 +334,7 @@ class TrainingGraphBuilder {
     return out;
   }
 
+  /** (Dilated convolutions never get here: geometry() refuses them.) */
   private winogradApplies(geo: ConvGeometry): boolean {
     const { cin, cout, h, w, kh, kw, sh, sw, pads } = geo;
     const min = this.options.winogradMinChannels;
@@ -354,24 +359,17 @@ class TrainingGraphBuilder {
     const tw = w / 2;
     const tiles = th * tw;
     // Transform matrices and tile indices are shared by every Winograd convolution (indices: per map size).
-    const shared = (key: string, base: string, dims: number[], data: () => Float32Array | BigInt64Array) => {
-      let v = this.consts.get(key);
-      if (!v) {
-        v = this.b.init(base, dims, data());
-        this.consts.set(key, v);
-      }
-      return v;
-    };
-    const mat = (base: string, rows: number, cols: number, data: Float32Array) => shared(`wino:${base}`, `winograd_${base}`, [rows, cols], () => data);
-    const bk = mat('B', 16, 16, WINOGRAD_F2X3.inputTransform);
-    const gk = mat('G', 16, 9, WINOGRAD_F2X3.kernelTransform);
-    const ak = mat('A', 4, 16, WINOGRAD_F2X3.outputTransform);
+    const mat = (base: string, rows: number, cols: number, data: () => Float32Array) => this.sharedInit(`wino:${base}`, `winograd_${base}`, [rows, cols], data);
+    const f = WINOGRAD_F2X3;
+    const bk = mat('input', 16, 16, () => f.inputTransform);
+    const gk = mat('kernel', 16, 9, () => f.kernelTransform);
+    const ak = mat('output', 4, 16, () => f.outputTransform);
     // U[k, i, o]: TF's [3,3,in,out] kernel is [9, in*out] as it lies.
     const u = this.op('Reshape', [this.op('MatMul', [gk, this.op('Reshape', [kernelTf, this.int64([9, cin * cout])])], {}, `${name}_wino_gg`), this.int64([16, cin, cout])], {}, `${name}_wino_u`);
     // V: gather the 16 elements of every tile ([in, 16, T, N]), move the 16 first, transform.
     const d = this.op('Gather', [
-      this.op('Pad', [this.toChannelsFirst(x.name, cin, h * w), this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_x_zrow`),
-      shared(`wino-tiles:${h}x${w}`, `winograd_tile_index_${h}x${w}`, [16, tiles], () => winogradTileIndex(h, w)),
+      this.appendZeroRow(this.toChannelsFirst(x.name, cin, h * w), `${name}_x_zrow`),
+      this.sharedInit(`wino-tiles:${h}x${w}`, `winograd_tile_index_${h}x${w}`, [16, tiles], () => winogradTileIndex(h, w)),
     ], { axis: 1 }, `${name}_wino_tiles`);
     const d16 = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [d, this.int64([cin, 16, -1])])], { perm: [1, 0, 2] }, `${name}_wino_d16`), this.int64([16, -1])]);
     const v = this.op('Reshape', [this.op('MatMul', [bk, d16], {}, `${name}_wino_btd`), this.int64([16, cin, -1])], {}, `${name}_wino_v`);
@@ -390,19 +388,19 @@ class TrainingGraphBuilder {
         this.op('Transpose', [this.op('Reshape', [dy, this.int64([-1, cout, th, 2, tw, 2])])], { perm: [3, 5, 1, 2, 4, 0] }, `${name}_wino_dy_tiles`),
         this.int64([4, -1]),
       ], {}, `${name}_wino_dy4`);
-      const dm = this.op('Reshape', [this.op('MatMul', [mat('At', 16, 4, transpose(WINOGRAD_F2X3.outputTransform, 4, 16)), dy4], {}, `${name}_wino_ady`), this.int64([16, cout, -1])], {}, `${name}_wino_dm`);
+      const dm = this.op('Reshape', [this.op('MatMul', [mat('output_adjoint', 16, 4, () => transpose(f.outputTransform, 4, 16)), dy4], {}, `${name}_wino_ady`), this.int64([16, cout, -1])], {}, `${name}_wino_dm`);
       const du = this.op('MatMul', [v, this.op('Transpose', [dm], { perm: [0, 2, 1] })], {}, `${name}_wino_du`); // [16, in, out]
-      const dg = this.op('MatMul', [mat('Gt', 9, 16, transpose(WINOGRAD_F2X3.kernelTransform, 16, 9)), this.op('Reshape', [du, this.int64([16, -1])])], {}, `${name}_wino_gtdu`);
+      const dg = this.op('MatMul', [mat('kernel_adjoint', 9, 16, () => transpose(f.kernelTransform, 16, 9)), this.op('Reshape', [du, this.int64([16, -1])])], {}, `${name}_wino_gtdu`);
       this.addGrad(kernelTf, this.op('Reshape', [dg, this.int64([3, 3, cin, cout])], {}, `${name}_dw_tf`));
       if (bias) this.addGrad(bias, this.op('ReduceSum', [dy, this.int64([0, 2, 3])], { keepdims: 0 }, `${name}_db`));
       if (!x.needsGrad) return;
       const dv = this.op('MatMul', [u, dm], {}, `${name}_wino_dv`); // [16, in, T*N]
-      const dd = this.op('MatMul', [mat('Bt', 16, 16, transpose(WINOGRAD_F2X3.inputTransform, 16, 16)), this.op('Reshape', [dv, this.int64([16, -1])])], {}, `${name}_wino_bdv`);
+      const dd = this.op('MatMul', [mat('input_adjoint', 16, 16, () => transpose(f.inputTransform, 16, 16)), this.op('Reshape', [dv, this.int64([16, -1])])], {}, `${name}_wino_bdv`);
       // [16, in, T*N] -> [in, 16*T, N], then each input pixel sums the (up to 4) tile elements that read it.
       const ddc = this.op('Reshape', [this.op('Transpose', [this.op('Reshape', [dd, this.int64([16, cin, -1])])], { perm: [1, 0, 2] }, `${name}_wino_dd_cf`), this.int64([cin, 16 * tiles, -1])]);
       const parts = this.op('Gather', [
-        this.op('Pad', [ddc, this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_wino_dzrow`),
-        shared(`wino-scatter:${h}x${w}`, `winograd_scatter_index_${h}x${w}`, [4, h * w], () => winogradScatterIndex(h, w)),
+        this.appendZeroRow(ddc, `${name}_wino_dzrow`),
+        this.sharedInit(`wino-scatter:${h}x${w}`, `winograd_scatter_index_${h}x${w}`, [4, h * w], () => winogradScatterIndex(h, w)),
       ], { axis: 1 }, `${name}_wino_dparts`);
       const dxcf = this.op('ReduceSum', [parts, this.int64([1])], { keepdims: 0 }, `${name}_wino_dx`);
       this.addGrad(x.name, this.fromChannelsFirst(dxcf, cin, h, w, `${name}_dx`));
@@ -523,7 +521,7 @@ class TrainingGraphBuilder {
         }
       }
     }
-    const padded = this.op('Pad', [v, this.int64([0, 0, 0, 0, 1, 0])], {}, `${name}_zrow`);
+    const padded = this.appendZeroRow(v, `${name}_zrow`);
     const taps = this.b.init(`${name}_im2col_index`, [kh * kw, dstH * dstW], index);
     return this.op('Reshape', [this.op('Gather', [padded, taps], { axis: 1 }, `${name}_im2col`), this.int64([c * kh * kw, -1])], {}, `${name}_cols`);
   }
